@@ -1,0 +1,220 @@
+/*
+ * Copyright (c) 2026 The PeerVault developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * Small helpers shared by every program: sizes and durations as the
+ * configuration and pvctl write them, and endpoints as text.
+ */
+
+#include <sys/types.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pvd.h"
+
+/*
+ * Parse an unsigned decimal number at the start of s into *val.
+ * Returns a pointer to the first character after the digits, or NULL
+ * when there are no digits or the number does not fit in 64 bits.
+ * Signs and leading white space, which strtoull would take, are refused.
+ */
+static const char *
+parse_digits(const char *s, uint64_t *val)
+{
+	uint64_t	v = 0;
+	unsigned int	d;
+
+	if (*s < '0' || *s > '9')
+		return (NULL);
+	for (; *s >= '0' && *s <= '9'; s++) {
+		d = *s - '0';
+		if (v > (UINT64_MAX - d) / 10)
+			return (NULL);
+		v = v * 10 + d;
+	}
+	*val = v;
+	return (s);
+}
+
+/*
+ * "1024", "10M", "5G", "2t": bytes, or a number with one binary
+ * suffix K, M, G or T in either case.
+ */
+int
+parse_size(const char *s, uint64_t *out)
+{
+	const char	*end;
+	uint64_t	 v, mult;
+
+	if (s == NULL || (end = parse_digits(s, &v)) == NULL)
+		return (-1);
+	switch (*end) {
+	case '\0':
+		mult = 1;
+		break;
+	case 'k':
+	case 'K':
+		mult = 1ULL << 10;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1ULL << 20;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1ULL << 30;
+		break;
+	case 't':
+	case 'T':
+		mult = 1ULL << 40;
+		break;
+	default:
+		return (-1);
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return (-1);
+	if (v > UINT64_MAX / mult)
+		return (-1);
+	*out = v * mult;
+	return (0);
+}
+
+/*
+ * "90", "90s", "15m", "1h", "180d": seconds, or a number with one
+ * suffix s, m, h or d.  The result must fit in 32 bits.
+ */
+int
+parse_duration(const char *s, uint32_t *out)
+{
+	const char	*end;
+	uint64_t	 v, mult;
+
+	if (s == NULL || (end = parse_digits(s, &v)) == NULL)
+		return (-1);
+	switch (*end) {
+	case '\0':
+	case 's':
+		mult = 1;
+		break;
+	case 'm':
+		mult = 60;
+		break;
+	case 'h':
+		mult = 3600;
+		break;
+	case 'd':
+		mult = 86400;
+		break;
+	default:
+		return (-1);
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return (-1);
+	if (v > UINT32_MAX / mult)
+		return (-1);
+	*out = v * mult;
+	return (0);
+}
+
+/* For people: "512 B", "1.5 KiB", "5.0 GiB". */
+void
+fmt_size(uint64_t size, char *buf, size_t len)
+{
+	static const char	*units[] = {
+	    "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"
+	};
+	unsigned int		 u = 0;
+	uint64_t		 div = 1;
+	uint64_t		 tenths;
+
+	if (size < 1024) {
+		(void)snprintf(buf, len, "%llu B", (unsigned long long)size);
+		return;
+	}
+	while (u + 1 < sizeof(units) / sizeof(units[0]) &&
+	    size / div >= 1024) {
+		div <<= 10;
+		u++;
+	}
+	/*
+	 * Integer tenths, rounded to nearest, so that no double rounding
+	 * shows "1024.0 KiB"; when rounding reaches 1024 of a unit, move
+	 * to the next one.
+	 */
+	tenths = size / div * 10 +
+	    ((size % div) * 10 + div / 2) / div;
+	if (tenths >= 10240 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		div <<= 10;
+		u++;
+		tenths = size / div * 10 +
+		    ((size % div) * 10 + div / 2) / div;
+	}
+	(void)snprintf(buf, len, "%llu.%llu %s",
+	    (unsigned long long)(tenths / 10),
+	    (unsigned long long)(tenths % 10), units[u]);
+}
+
+/*
+ * For people: the largest unit and the next one when it is not zero,
+ * "45s", "1h", "1h 30m", "3d 4h".
+ */
+void
+fmt_duration(uint32_t secs, char *buf, size_t len)
+{
+	static const struct {
+		uint32_t	 secs;
+		const char	*name;
+	} units[] = {
+		{ 86400, "d" },
+		{ 3600, "h" },
+		{ 60, "m" },
+		{ 1, "s" }
+	};
+	unsigned int	i;
+	uint32_t	hi, lo;
+
+	for (i = 0; i < 3; i++)
+		if (secs >= units[i].secs)
+			break;
+	hi = secs / units[i].secs;
+	if (i == 3) {
+		(void)snprintf(buf, len, "%us", hi);
+		return;
+	}
+	lo = secs % units[i].secs / units[i + 1].secs;
+	if (lo == 0)
+		(void)snprintf(buf, len, "%u%s", hi, units[i].name);
+	else
+		(void)snprintf(buf, len, "%u%s %u%s", hi, units[i].name,
+		    lo, units[i + 1].name);
+}
+
+/* "host:port", "[::1]:3000", "*:3000"; a static buffer. */
+const char *
+endpoint_str(const struct pv_endpoint *ep)
+{
+	static char	buf[PVD_HOST_MAX + sizeof("[]:65535")];
+
+	if (strchr(ep->host, ':') != NULL)
+		(void)snprintf(buf, sizeof(buf), "[%s]:%u", ep->host,
+		    ep->port);
+	else
+		(void)snprintf(buf, sizeof(buf), "%s:%u", ep->host,
+		    ep->port);
+	return (buf);
+}

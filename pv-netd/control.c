@@ -1,0 +1,332 @@
+/*
+ * Copyright (c) 2026 The PeerVault developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The control socket.  pvd creates it and hands the listening descriptor
+ * here; this process accepts, checks each client's credentials, parses
+ * its requests and relays the valid ones.  A malformed request closes
+ * that client's connection and nothing else.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "netd.h"
+
+struct ctl_conn {
+	TAILQ_ENTRY(ctl_conn)	 entry;
+	struct imsgev		 iev;
+	uint32_t		 id;		/* peerid of relayed messages */
+	uid_t			 uid;
+	pid_t			 pid;
+	int			 closing;	/* flush, then close */
+};
+TAILQ_HEAD(ctl_conns, ctl_conn);
+
+static struct {
+	struct event		 ev;
+	struct event		 pause_ev;
+	int			 fd;
+	struct ctl_auth		 auth;
+	struct ctl_conns	 conns;
+	uint32_t		 next_id;
+	size_t			 nconns;
+} control = { .fd = -1 };
+
+static void	control_accept(int, short, void *);
+static void	control_dispatch(int, short, void *);
+
+void
+control_listen(int fd, const struct ctl_auth *auth)
+{
+	if (control.fd != -1)
+		fatalx("control socket received twice");
+	TAILQ_INIT(&control.conns);
+	control.fd = fd;
+	control.auth = *auth;
+	control.next_id = 1;
+	event_set(&control.ev, fd, EV_READ | EV_PERSIST, control_accept,
+	    NULL);
+	event_add(&control.ev, NULL);
+	evtimer_set(&control.pause_ev, control_accept, NULL);
+}
+
+static void
+control_close(struct ctl_conn *c)
+{
+	imsgev_clear(&c->iev);
+	TAILQ_REMOVE(&control.conns, c, entry);
+	free(c);
+	control.nconns--;
+	/* accepting may have paused for want of room */
+	if (evtimer_pending(&control.pause_ev, NULL)) {
+		evtimer_del(&control.pause_ev);
+		event_add(&control.ev, NULL);
+	}
+}
+
+void
+control_shutdown(void)
+{
+	struct ctl_conn	*c;
+
+	while ((c = TAILQ_FIRST(&control.conns)) != NULL)
+		control_close(c);
+	if (control.fd != -1) {
+		event_del(&control.ev);
+		close(control.fd);
+		control.fd = -1;
+	}
+}
+
+/*
+ * The socket's mode already keeps strangers out; SO_PEERCRED names the
+ * client for the log and lets root, the daemon user and members of the
+ * socket's group in.
+ */
+static int
+control_client_allowed(int fd, struct ucred *cred)
+{
+	gid_t		groups[256];
+	socklen_t	len = sizeof(*cred);
+	size_t		i, n;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) == -1 ||
+	    len != sizeof(*cred))
+		return (0);
+	if (cred->uid == 0 || cred->uid == control.auth.uid ||
+	    cred->gid == control.auth.gid)
+		return (1);
+	len = sizeof(groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)
+		return (0);
+	n = len / sizeof(groups[0]);
+	for (i = 0; i < n; i++)
+		if (groups[i] == control.auth.gid)
+			return (1);
+	return (0);
+}
+
+static size_t
+control_conns_of(uid_t uid)
+{
+	struct ctl_conn	*c;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(c, &control.conns, entry)
+		if (c->uid == uid)
+			n++;
+	return (n);
+}
+
+static void
+control_fail(struct ctl_conn *c, const char *msg)
+{
+	struct ctl_result	res;
+
+	memset(&res, 0, sizeof(res));
+	res.code = 1;
+	strlcpy(res.msg, msg, sizeof(res.msg));
+	imsg_compose_event(&c->iev, IMSG_CTL_FAIL, PVD_CTL_VERSION, 0, -1,
+	    &res, sizeof(res));
+	c->closing = 1;
+}
+
+static void
+control_accept(int lfd, short event, void *arg)
+{
+	struct ctl_conn		*c;
+	struct ucred		 cred;
+	struct timeval		 tv = { 1, 0 };
+	int			 fd;
+
+	if ((fd = accept4(control.fd, NULL, NULL, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) == -1) {
+		if (errno == ENFILE || errno == EMFILE) {
+			/* out of descriptors: pause until one frees */
+			event_del(&control.ev);
+			evtimer_add(&control.pause_ev, &tv);
+		} else if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("control accept");
+		return;
+	}
+	if (event & EV_TIMEOUT)
+		event_add(&control.ev, NULL);
+
+	if (control.nconns >= CONTROL_MAX_CLIENTS) {
+		log_warnx("control: too many clients, refusing one");
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("control accept");
+		close(fd);
+		return;
+	}
+	/* no descriptor passing from clients at this stage */
+	if (imsgev_init(&c->iev, fd, 0, control_dispatch, c) == -1) {
+		log_warn("control accept");
+		close(fd);
+		free(c);
+		return;
+	}
+	c->id = control.next_id++;
+	if (control.next_id == 0)
+		control.next_id = 1;
+	TAILQ_INSERT_TAIL(&control.conns, c, entry);
+	control.nconns++;
+
+	if (!control_client_allowed(fd, &cred)) {
+		log_warnx("control: refusing uid %u (pid %d): not root, not "
+		    "the daemon user and not in the socket's group",
+		    (unsigned)cred.uid, (int)cred.pid);
+		control_fail(c, "permission denied");
+		return;
+	}
+	c->uid = cred.uid;
+	c->pid = cred.pid;
+	if (control_conns_of(c->uid) > CONTROL_MAX_PER_UID) {
+		log_warnx("control: too many connections from uid %u",
+		    (unsigned)c->uid);
+		control_fail(c, "too many connections from this user");
+		return;
+	}
+	log_debug("control: client uid %u pid %d connected",
+	    (unsigned)c->uid, (int)c->pid);
+}
+
+static struct ctl_conn *
+control_by_id(uint32_t id)
+{
+	struct ctl_conn	*c;
+
+	TAILQ_FOREACH(c, &control.conns, entry)
+		if (c->id == id)
+			return (c);
+	return (NULL);
+}
+
+/* One request; -1 closes the connection. */
+static int
+control_request(struct ctl_conn *c, struct imsg *imsg)
+{
+	struct imsgev	*parent = &netd_env->iev_parent;
+	uint32_t	 type = imsg_get_type(imsg), version;
+	int		 v;
+
+	if (imsg_get_id(imsg) != PVD_CTL_VERSION) {
+		version = PVD_CTL_VERSION;
+		log_warnx("control: uid %u speaks control protocol %u, we "
+		    "speak %u", (unsigned)c->uid, imsg_get_id(imsg), version);
+		imsg_compose_event(&c->iev, IMSG_CTL_VERSION_MISMATCH,
+		    PVD_CTL_VERSION, 0, -1, &version, sizeof(version));
+		c->closing = 1;
+		return (0);
+	}
+
+	switch (type) {
+	case IMSG_CTL_STATUS:
+	case IMSG_CTL_RELOAD:
+		if (imsg_get_len(imsg) != 0)
+			return (-1);
+		imsg_compose_event(parent, type, c->id, 0, -1, NULL, 0);
+		return (0);
+	case IMSG_CTL_LOG_VERBOSE:
+		if (imsg_get_data(imsg, &v, sizeof(v)) == -1 || v < 0 ||
+		    v > 3)
+			return (-1);
+		imsg_compose_event(parent, type, c->id, 0, -1, &v, sizeof(v));
+		return (0);
+	}
+	return (-1);
+}
+
+static void
+control_dispatch(int fd, short event, void *arg)
+{
+	struct imsgev	*iev = arg;
+	struct ctl_conn	*c = iev->data;
+	struct imsg	 imsg;
+	ssize_t		 n;
+
+	if (imsgev_dispatch_io(iev, event) == -1) {
+		control_close(c);
+		return;
+	}
+	if (c->closing) {
+		/* answer sent or being sent; read nothing more */
+		if (imsgbuf_queuelen(&iev->ibuf) == 0)
+			control_close(c);
+		else
+			imsg_event_add(iev);
+		return;
+	}
+
+	for (;;) {
+		if ((n = imsgbuf_get(&iev->ibuf, &imsg)) == -1) {
+			log_warnx("control: uid %u sent a malformed message, "
+			    "closing", (unsigned)c->uid);
+			control_close(c);
+			return;
+		}
+		if (n == 0)
+			break;
+		if (control_request(c, &imsg) == -1) {
+			log_warnx("control: uid %u sent a bad request (type "
+			    "%u, %zu bytes), closing", (unsigned)c->uid,
+			    imsg_get_type(&imsg), imsg_get_len(&imsg));
+			imsg_free(&imsg);
+			control_close(c);
+			return;
+		}
+		imsg_free(&imsg);
+		if (c->closing)
+			break;
+	}
+	imsg_event_add(iev);
+}
+
+/*
+ * An answer from the parent for the client with that id; the client may
+ * have gone meanwhile.  The parent is trusted, but sizes still bound
+ * what is copied.
+ */
+void
+control_relay(struct imsg *imsg)
+{
+	struct ctl_conn	*c;
+	size_t		 len = imsg_get_len(imsg);
+	uint32_t	 type = imsg_get_type(imsg);
+
+	if ((c = control_by_id(imsg_get_id(imsg))) == NULL || c->closing)
+		return;
+	if (len > MAX_IMSGSIZE - IMSG_HEADER_SIZE)
+		fatalx("%s: oversized answer", __func__);
+	imsg_compose_event(&c->iev, type, PVD_CTL_VERSION, 0, -1,
+	    len ? imsg->data : NULL, len);
+	if (type == IMSG_CTL_END || type == IMSG_CTL_RESULT ||
+	    type == IMSG_CTL_FAIL)
+		log_debug("control: answered uid %u", (unsigned)c->uid);
+}

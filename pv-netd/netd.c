@@ -1,0 +1,274 @@
+/*
+ * Copyright (c) 2026 The PeerVault developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * pv-netd: jailed in an empty directory, it serves the control socket
+ * and holds the peer listening sockets and the transport key.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+
+#include "log.h"
+#include "netd.h"
+
+static void	netd_dispatch_parent(int, short, void *);
+static void	netd_dispatch_sibling(int, short, void *);
+
+static struct netd	 env;
+struct netd		*netd_env = &env;
+
+static void
+netd_sig(int sig, short event, void *arg)
+{
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		event_loopexit(NULL);
+		break;
+	}
+}
+
+/*
+ * Until the peer protocol exists, a connection to a peer port is closed
+ * at once, with a line in the log, rather than left hanging.
+ */
+static void
+netd_accept_peer(int fd, short event, void *arg)
+{
+	struct netd_listener	*l = arg;
+	int			 s;
+
+	if ((s = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("accept on %s", endpoint_str(&l->ep));
+		return;
+	}
+	log_info("closing connection on %s: this node does not replicate yet",
+	    endpoint_str(&l->ep));
+	close(s);
+}
+
+static void
+netd_add_listener(int fd, const struct pv_endpoint *ep)
+{
+	struct netd_listener	*l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		fatal(NULL);
+	l->fd = fd;
+	l->ep = *ep;
+	event_set(&l->ev, fd, EV_READ | EV_PERSIST, netd_accept_peer, l);
+	event_add(&l->ev, NULL);
+	TAILQ_INSERT_TAIL(&env.listeners, l, entry);
+	log_debug("listening on %s", endpoint_str(ep));
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct child_opts	 opts;
+	struct event		 ev_sigterm, ev_sigint;
+
+	child_parse_args(PROC_NET, argc, argv, &opts);
+	child_check_parent(PROC_NET);
+	log_init(1, LOG_DAEMON);
+	log_procinit("net");
+	log_setverbose(opts.verbose);
+	setproctitle("-pvd: %s", pv_procs[PROC_NET].title);
+	TAILQ_INIT(&env.listeners);
+
+	/* before the jail: OpenSSL loads its configuration and providers */
+	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS |
+	    OPENSSL_INIT_LOAD_CONFIG, NULL) != 1)
+		fatalx("OPENSSL_init_ssl");
+
+	event_init();
+	if (imsgev_init(&env.iev_parent, PVD_PARENT_FD, 1,
+	    netd_dispatch_parent, NULL) == -1)
+		fatal("imsgbuf_init");
+	env.iev_parent.proc = PROC_PARENT;
+	if (!opts.debug)
+		child_log_to_parent(&env.iev_parent);
+
+	child_drop_privileges(&opts);
+	signal_set(&ev_sigterm, SIGTERM, netd_sig, NULL);
+	signal_set(&ev_sigint, SIGINT, netd_sig, NULL);
+	signal_add(&ev_sigterm, NULL);
+	signal_add(&ev_sigint, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+
+	sandbox_netd();
+
+	event_dispatch();
+
+	control_shutdown();
+	explicit_bzero(&env.keys, sizeof(env.keys));
+	return (0);
+}
+
+static void
+netd_link(struct imsg *imsg)
+{
+	struct imsgev	*iev;
+	uint32_t	 proc = imsg_get_id(imsg);
+	int		 fd;
+
+	if (proc == PROC_STORAGE)
+		iev = &env.iev_storage;
+	else if (proc == PROC_DISCOVER)
+		iev = &env.iev_discover;
+	else
+		fatalx("link to an unexpected process %u", proc);
+	if ((fd = imsg_get_fd(imsg)) == -1)
+		fatalx("missing descriptor for the %s link",
+		    pv_procs[proc].title);
+	imsgev_clear(iev);
+	if (imsgev_init(iev, fd, 1, netd_dispatch_sibling, NULL) == -1)
+		fatal("imsgbuf_init");
+	iev->proc = proc;
+}
+
+static void
+netd_dispatch_parent(int fd, short event, void *arg)
+{
+	struct imsgev		*iev = arg;
+	struct imsg		 imsg;
+	struct ctl_auth		 auth;
+	struct pv_endpoint	 ep;
+	ssize_t			 n;
+	int			 v, dfd;
+
+	if (imsgev_dispatch_io(iev, event) == -1) {
+		event_loopexit(NULL);
+		return;
+	}
+
+	for (;;) {
+		if ((n = imsgbuf_get(&iev->ibuf, &imsg)) == -1)
+			fatal("%s: imsgbuf_get", __func__);
+		if (n == 0)
+			break;
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_SOCKET_PEER:
+			netd_link(&imsg);
+			break;
+		case IMSG_KEYS_NET:
+			if (imsg_get_data(&imsg, &env.keys,
+			    sizeof(env.keys)) == -1)
+				fatalx("bad transport key");
+			explicit_bzero(imsg.data, imsg_get_len(&imsg));
+			break;
+		case IMSG_CONTROL_FD:
+			if (imsg_get_data(&imsg, &auth, sizeof(auth)) == -1)
+				fatalx("bad control socket message");
+			if ((dfd = imsg_get_fd(&imsg)) == -1)
+				fatalx("missing control socket descriptor");
+			control_listen(dfd, &auth);
+			break;
+		case IMSG_LISTEN_FD:
+			if (config_recv_endpoint(&imsg, &ep) == -1)
+				fatalx("bad listener message");
+			if ((dfd = imsg_get_fd(&imsg)) == -1)
+				fatalx("missing listener descriptor for %s",
+				    endpoint_str(&ep));
+			netd_add_listener(dfd, &ep);
+			break;
+		case IMSG_NODE_ID:
+			if (imsg_get_data(&imsg, &env.node,
+			    sizeof(env.node)) == -1 ||
+			    !strbuf_terminated(env.node.node_id,
+			    sizeof(env.node.node_id)))
+				fatalx("bad node id message");
+			break;
+		case IMSG_LOG_SETVERBOSE:
+			if (imsg_get_data(&imsg, &v, sizeof(v)) == -1)
+				fatalx("bad log level");
+			log_setverbose(v);
+			break;
+		case IMSG_CONF_START:
+		case IMSG_CONF_LISTEN:
+		case IMSG_CONF_BOOTSTRAP:
+		case IMSG_CONF_END:
+			switch (config_recv_stream(&imsg, &env.staging,
+			    &env.conf)) {
+			case -1:
+				fatalx("bad configuration message");
+			case 1:
+				log_debug("configuration received");
+				if (!env.ready) {
+					env.ready = 1;
+					imsg_compose_event(iev,
+					    IMSG_CHILD_READY, 0, 0, -1,
+					    NULL, 0);
+				}
+				break;
+			}
+			break;
+		case IMSG_CTL_STATUS_NODE:
+		case IMSG_CTL_STATUS_ADDR:
+		case IMSG_CTL_STATUS_PROC:
+		case IMSG_CTL_END:
+		case IMSG_CTL_RESULT:
+		case IMSG_CTL_FAIL:
+			control_relay(&imsg);
+			break;
+		default:
+			fatalx("%s: unexpected imsg %u", __func__,
+			    imsg_get_type(&imsg));
+		}
+		imsg_free(&imsg);
+	}
+	imsg_event_add(iev);
+}
+
+/* Nothing travels between the children yet. */
+static void
+netd_dispatch_sibling(int fd, short event, void *arg)
+{
+	struct imsgev	*iev = arg;
+	struct imsg	 imsg;
+	ssize_t		 n;
+
+	if (imsgev_dispatch_io(iev, event) == -1) {
+		log_debug("%s went away, waiting for its successor",
+		    pv_procs[iev->proc].title);
+		imsgev_clear(iev);
+		return;
+	}
+	for (;;) {
+		if ((n = imsgbuf_get(&iev->ibuf, &imsg)) == -1)
+			fatal("%s: imsgbuf_get", __func__);
+		if (n == 0)
+			break;
+		fatalx("%s: unexpected imsg %u from %s", __func__,
+		    imsg_get_type(&imsg), pv_procs[iev->proc].title);
+	}
+	imsg_event_add(iev);
+}

@@ -1,0 +1,271 @@
+/*
+ * Copyright (c) 2026 The PeerVault developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * pv-storaged: jailed in the data directory, it owns the node marker,
+ * the SQLite index and (later) the blobs.  It refuses to serve when the
+ * marker is missing or names another node.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "pvd.h"
+#include "storaged.h"
+
+static void	storaged_dispatch_parent(int, short, void *);
+static void	storaged_dispatch_net(int, short, void *);
+
+static struct storaged	 env;
+
+static void
+storaged_sig(int sig, short event, void *arg)
+{
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		event_loopexit(NULL);
+		break;
+	}
+}
+
+/* Read the node marker: 32 hex digits and a newline. */
+static void
+storaged_read_marker(struct pv_node_state *ns)
+{
+	uint8_t	id[PVD_NODEID_LEN];
+	char	buf[PVD_NODEID_HEXLEN + 8];
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = open(PVD_MARKER_FILE, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		ns->status = errno == ENOENT ? NODE_NO_MARKER : NODE_FAILED;
+		snprintf(ns->reason, sizeof(ns->reason), "data directory "
+		    "has no readable node marker %s (%s): an unmounted disk "
+		    "or a wrong data path?", PVD_MARKER_FILE,
+		    strerror(errno));
+		return;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (hex_decode(buf, id, sizeof(id)) == -1) {
+		ns->status = NODE_BAD_MARKER;
+		snprintf(ns->reason, sizeof(ns->reason), "node marker %s is "
+		    "damaged", PVD_MARKER_FILE);
+		return;
+	}
+	hex_encode(id, sizeof(id), ns->node_id, sizeof(ns->node_id));
+	ns->status = NODE_OK;
+}
+
+/*
+ * Open the index and check that it belongs to the node the marker names.
+ * A fresh index records the marker's node id.
+ */
+static void
+storaged_open_index(struct pv_node_state *ns)
+{
+	const char	*id;
+
+	if (index_open(&env.db, "pv.db") == -1) {
+		ns->status = NODE_FAILED;
+		snprintf(ns->reason, sizeof(ns->reason), "cannot open index "
+		    "pv.db: %s", env.db ? sqlite3_errmsg(env.db) :
+		    "out of memory");
+		return;
+	}
+	if ((id = index_node_id(env.db, ns->node_id)) == NULL) {
+		ns->status = NODE_FAILED;
+		snprintf(ns->reason, sizeof(ns->reason), "index pv.db: %s",
+		    sqlite3_errmsg(env.db));
+		return;
+	}
+	if (strcmp(id, ns->node_id) != 0) {
+		ns->status = NODE_BAD_MARKER;
+		snprintf(ns->reason, sizeof(ns->reason), "node marker names "
+		    "node %s but the index belongs to node %s", ns->node_id,
+		    id);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct child_opts	 opts;
+	struct event		 ev_sigterm, ev_sigint;
+	uint32_t		 rnd;
+
+	child_parse_args(PROC_STORAGE, argc, argv, &opts);
+	child_check_parent(PROC_STORAGE);
+	log_init(1, LOG_DAEMON);
+	log_procinit("storage");
+	log_setverbose(opts.verbose);
+	setproctitle("-pvd: %s", pv_procs[PROC_STORAGE].title);
+
+	/* before the jail: SQLite seeds its generator from /dev/urandom */
+	if (sqlite3_initialize() != SQLITE_OK)
+		fatalx("sqlite3_initialize");
+	sqlite3_randomness(sizeof(rnd), &rnd);
+
+	event_init();
+	if (imsgev_init(&env.iev_parent, PVD_PARENT_FD, 1,
+	    storaged_dispatch_parent, NULL) == -1)
+		fatal("imsgbuf_init");
+	env.iev_parent.proc = PROC_PARENT;
+	if (!opts.debug)
+		child_log_to_parent(&env.iev_parent);
+
+	child_drop_privileges(&opts);
+
+	storaged_read_marker(&env.node);
+	if (env.node.status == NODE_OK)
+		storaged_open_index(&env.node);
+	if (env.node.status == NODE_OK)
+		log_info("serving node %s", env.node.node_id);
+	else
+		log_warnx("refusing to serve: %s", env.node.reason);
+
+	signal_set(&ev_sigterm, SIGTERM, storaged_sig, NULL);
+	signal_set(&ev_sigint, SIGINT, storaged_sig, NULL);
+	signal_add(&ev_sigterm, NULL);
+	signal_add(&ev_sigint, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+
+	sandbox_storaged();
+
+	imsg_compose_event(&env.iev_parent, IMSG_NODE_STATE, 0, 0, -1,
+	    &env.node, sizeof(env.node));
+
+	event_dispatch();
+
+	index_close(env.db);
+	explicit_bzero(&env.keys, sizeof(env.keys));
+	return (0);
+}
+
+static void
+storaged_dispatch_parent(int fd, short event, void *arg)
+{
+	struct imsgev	*iev = arg;
+	struct imsg	 imsg;
+	ssize_t		 n;
+	int		 v, sfd;
+
+	if (imsgev_dispatch_io(iev, event) == -1) {
+		/* the parent is gone: so are we */
+		event_loopexit(NULL);
+		return;
+	}
+
+	for (;;) {
+		if ((n = imsgbuf_get(&iev->ibuf, &imsg)) == -1)
+			fatal("%s: imsgbuf_get", __func__);
+		if (n == 0)
+			break;
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_SOCKET_PEER:
+			if (imsg_get_id(&imsg) != PROC_NET)
+				fatalx("link to an unexpected process");
+			if ((sfd = imsg_get_fd(&imsg)) == -1)
+				fatalx("missing descriptor for the net link");
+			imsgev_clear(&env.iev_net);
+			if (imsgev_init(&env.iev_net, sfd, 1,
+			    storaged_dispatch_net, NULL) == -1)
+				fatal("imsgbuf_init");
+			env.iev_net.proc = PROC_NET;
+			break;
+		case IMSG_KEYS_STORAGE:
+			if (imsg_get_data(&imsg, &env.keys,
+			    sizeof(env.keys)) == -1)
+				fatalx("bad storage keys");
+			explicit_bzero(imsg.data, imsg_get_len(&imsg));
+			env.have_keys = 1;
+			break;
+		case IMSG_LOG_SETVERBOSE:
+			if (imsg_get_data(&imsg, &v, sizeof(v)) == -1)
+				fatalx("bad log level");
+			log_setverbose(v);
+			break;
+		case IMSG_CONF_START:
+		case IMSG_CONF_LISTEN:
+		case IMSG_CONF_BOOTSTRAP:
+		case IMSG_CONF_END:
+			switch (config_recv_stream(&imsg, &env.staging,
+			    &env.conf)) {
+			case -1:
+				fatalx("bad configuration message");
+			case 1:
+				log_debug("configuration received");
+				if (!env.ready) {
+					env.ready = 1;
+					imsg_compose_event(iev,
+					    IMSG_CHILD_READY, 0, 0, -1,
+					    NULL, 0);
+				}
+				break;
+			}
+			break;
+		default:
+			fatalx("%s: unexpected imsg %u", __func__,
+			    imsg_get_type(&imsg));
+		}
+		imsg_free(&imsg);
+	}
+	imsg_event_add(iev);
+}
+
+/* Nothing travels from pv-netd yet; anything it sends is a broken peer. */
+static void
+storaged_dispatch_net(int fd, short event, void *arg)
+{
+	struct imsgev	*iev = arg;
+	struct imsg	 imsg;
+	ssize_t		 n;
+
+	if (imsgev_dispatch_io(iev, event) == -1) {
+		log_debug("net went away, waiting for its successor");
+		imsgev_clear(iev);
+		return;
+	}
+	for (;;) {
+		if ((n = imsgbuf_get(&iev->ibuf, &imsg)) == -1)
+			fatal("%s: imsgbuf_get", __func__);
+		if (n == 0)
+			break;
+		fatalx("%s: unexpected imsg %u", __func__,
+		    imsg_get_type(&imsg));
+	}
+	imsg_event_add(iev);
+}
