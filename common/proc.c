@@ -133,8 +133,9 @@ imsg_compose_event(struct imsgev *iev, uint32_t type, uint32_t peerid,
 
 /*
  * The I/O half of every dispatch function.  Returns 0 when the channel
- * is still usable, -1 when the other end is gone (EOF or EPIPE).  Any
- * other error is fatal: the channel can no longer be trusted.
+ * is still usable, -1 when it is not: errno is 0 when the other end has
+ * gone, or says what failed (ERANGE: it sent a length no imsg reader
+ * accepts).  The caller decides what a lost channel means.
  */
 int
 imsgev_dispatch_io(struct imsgev *iev, short event)
@@ -145,17 +146,18 @@ imsgev_dispatch_io(struct imsgev *iev, short event)
 		switch (imsgbuf_read(ibuf)) {
 		case -1:
 			if (errno == ECONNRESET)
-				return (-1);
-			fatal("imsgbuf_read");
+				errno = 0;
+			return (-1);
 		case 0:
+			errno = 0;
 			return (-1);
 		}
 	}
 	if (event & EV_WRITE) {
 		if (imsgbuf_write(ibuf) == -1) {
 			if (errno == EPIPE || errno == ECONNRESET)
-				return (-1);
-			fatal("imsgbuf_write");
+				errno = 0;
+			return (-1);
 		}
 	}
 	return (0);

@@ -22,6 +22,7 @@
 
 #include <sys/types.h>
 
+#include <errno.h>
 #include <event.h>
 #include <signal.h>
 #include <stdio.h>
@@ -101,6 +102,9 @@ discoverd_dispatch_parent(int fd, short event, void *arg)
 	int		 v, sfd;
 
 	if (imsgev_dispatch_io(iev, event) == -1) {
+		/* the parent is gone: so are we */
+		if (errno != 0)
+			fatal("channel to the parent");
 		event_loopexit(NULL);
 		return;
 	}
@@ -164,6 +168,8 @@ discoverd_dispatch_net(int fd, short event, void *arg)
 	ssize_t		 n;
 
 	if (imsgev_dispatch_io(iev, event) == -1) {
+		if (errno != 0)
+			fatal("channel to net");
 		log_debug("net went away, waiting for its successor");
 		imsgev_clear(iev);
 		return;

@@ -272,6 +272,9 @@ control_dispatch(int fd, short event, void *arg)
 	ssize_t		 n;
 
 	if (imsgev_dispatch_io(iev, event) == -1) {
+		if (errno != 0)
+			log_warn("control: uid %u sent what is not an imsg, "
+			    "closing", (unsigned)c->uid);
 		control_close(c);
 		return;
 	}

@@ -166,6 +166,9 @@ netd_dispatch_parent(int fd, short event, void *arg)
 	int			 v, dfd;
 
 	if (imsgev_dispatch_io(iev, event) == -1) {
+		/* the parent is gone: so are we */
+		if (errno != 0)
+			fatal("channel to the parent");
 		event_loopexit(NULL);
 		return;
 	}
@@ -257,6 +260,8 @@ netd_dispatch_sibling(int fd, short event, void *arg)
 	ssize_t		 n;
 
 	if (imsgev_dispatch_io(iev, event) == -1) {
+		if (errno != 0)
+			fatal("channel to %s", pv_procs[iev->proc].title);
 		log_debug("%s went away, waiting for its successor",
 		    pv_procs[iev->proc].title);
 		imsgev_clear(iev);

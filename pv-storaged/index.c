@@ -20,6 +20,7 @@
  * transaction.
  */
 
+#include <stdio.h>
 #include <string.h>
 
 #include <sqlite3.h>

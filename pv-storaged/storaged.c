@@ -185,6 +185,8 @@ storaged_dispatch_parent(int fd, short event, void *arg)
 
 	if (imsgev_dispatch_io(iev, event) == -1) {
 		/* the parent is gone: so are we */
+		if (errno != 0)
+			fatal("channel to the parent");
 		event_loopexit(NULL);
 		return;
 	}
@@ -255,6 +257,8 @@ storaged_dispatch_net(int fd, short event, void *arg)
 	ssize_t		 n;
 
 	if (imsgev_dispatch_io(iev, event) == -1) {
+		if (errno != 0)
+			fatal("channel to net");
 		log_debug("net went away, waiting for its successor");
 		imsgev_clear(iev);
 		return;

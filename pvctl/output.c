@@ -301,7 +301,8 @@ show_tail(void)
 		show_label(label, "none");
 	show_label("Advertise:", n->has_advertise ?
 	    endpoint_str(&n->advertise) : "none");
-	for (iter = 0; (a = answer_addr(CTL_ADDR_METRICS, &iter)) != NULL;)
+	iter = 0;
+	if ((a = answer_addr(CTL_ADDR_METRICS, &iter)) != NULL)
 		show_label("Metrics:", endpoint_str(&a->ep));
 
 	printf("\n");

@@ -556,6 +556,10 @@ child_dispatch(int fd, short event, void *arg)
 	uint32_t	 type;
 
 	if (imsgev_dispatch_io(iev, event) == -1) {
+		if (errno != 0) {
+			log_warn("channel to %s", pv_procs[c->proc].title);
+			goto kill;
+		}
 		/* the child is dying: SIGCHLD does the rest */
 		imsgev_clear(iev);
 		return;

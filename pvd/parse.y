@@ -286,6 +286,7 @@ main		: LISTEN ON STRING optport {
 				conf_error("invalid user \"%s\"", $2);
 				YYERROR;
 			}
+			memset(conf->g.user, 0, sizeof(conf->g.user));
 			(void)strlcpy(conf->g.user, $2, sizeof(conf->g.user));
 		}
 		| BOOTSTRAP STRING optport {
@@ -1042,9 +1043,11 @@ conf_path(const char *what, const char *s, char *dst, size_t size)
 		conf_error("%s \"%s\": not an absolute path", what, s);
 		return (-1);
 	}
+	/* Zero-filled: the structure travels whole to the children. */
+	memset(dst, 0, size);
 	if (strlcpy(dst, s, size) >= size) {
-		conf_error("%s \"%s\": path too long (%zu bytes at most)",
-		    what, s, size - 1);
+		conf_error("%s path too long (%zu bytes at most)", what,
+		    size - 1);
 		return (-1);
 	}
 	return (0);
@@ -1111,6 +1114,7 @@ conf_numeric(const char *what, const char *s, char *dst, size_t size)
 	struct in_addr	 in;
 	const char	*p = NULL;
 
+	memset(dst, 0, size);
 	if (strcmp(s, "*") == 0)
 		p = (strlcpy(dst, s, size) < size) ? dst : NULL;
 	else if (inet_pton(AF_INET, s, &in) == 1)
@@ -1131,6 +1135,7 @@ conf_host(const char *what, const char *s, char *dst, size_t size)
 	struct in6_addr	 in6;
 	struct in_addr	 in;
 
+	memset(dst, 0, size);
 	if (inet_pton(AF_INET, s, &in) == 1) {
 		if (inet_ntop(AF_INET, &in, dst, size) != NULL)
 			return (0);
