@@ -48,18 +48,21 @@
 #define F_FD_EVERY	0x10
 
 #define SPIN_MAX	100000
+#define FD_WATCH	128
 
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static int
-lowest_free_fd(void)
+/*
+ * Which of the first FD_WATCH descriptors are open: a run must leave
+ * the same set behind, or the library leaked or closed one wrongly.
+ */
+static void
+fd_snapshot(uint8_t *open_fds)
 {
 	int	 fd;
 
-	if ((fd = open("/dev/null", O_RDONLY)) == -1)
-		abort();
-	close(fd);
-	return (fd);
+	for (fd = 0; fd < FD_WATCH; fd++)
+		open_fds[fd] = fcntl(fd, F_GETFD) != -1;
 }
 
 /* Write up to len bytes, with a descriptor of /dev/null if withfd. */
@@ -175,8 +178,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct imsgbuf	 rd, fw;
 	size_t		 off = 0, step, n;
 	ssize_t		 w;
-	uint8_t		 flags;
-	int		 sv[2], out[2], fdbase, spin, rv = 1;
+	uint8_t		 flags, fds_before[FD_WATCH], fds_after[FD_WATCH];
+	int		 sv[2], out[2], spin, rv = 1;
 
 	if (size < 2)
 		return (0);
@@ -185,7 +188,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data += 2;
 	size -= 2;
 
-	fdbase = lowest_free_fd();
+	fd_snapshot(fds_before);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == -1 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, out) == -1)
 		abort();
@@ -222,7 +225,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(sv[1]);
 	close(out[0]);
 	close(out[1]);
-	if (lowest_free_fd() != fdbase)
+	fd_snapshot(fds_after);
+	if (memcmp(fds_before, fds_after, sizeof(fds_before)) != 0)
 		abort();
 	return (0);
 }

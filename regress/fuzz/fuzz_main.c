@@ -78,6 +78,8 @@ run_file(const char *path)
 		off += n;
 	}
 	close(fd);
+	/* named first, so that the log shows which input crashed */
+	fprintf(stderr, "%s\n", path);
 	LLVMFuzzerTestOneInput(buf, len);
 	free(buf);
 	nrun++;
