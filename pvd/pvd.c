@@ -68,6 +68,19 @@ timespec_ms_since(const struct timespec *then)
 	    (now.tv_nsec - then->tv_nsec) / 1000000);
 }
 
+static int
+endpoints_equal(const struct pv_endpoints *a, const struct pv_endpoints *b)
+{
+	const struct pv_endpoint_entry	*x, *y;
+
+	for (x = TAILQ_FIRST(a), y = TAILQ_FIRST(b); x != NULL && y != NULL;
+	    x = TAILQ_NEXT(x, entry), y = TAILQ_NEXT(y, entry))
+		if (strcmp(x->ep.host, y->ep.host) != 0 ||
+		    x->ep.port != y->ep.port)
+			return (0);
+	return (x == NULL && y == NULL);
+}
+
 /*
  * Settings that shape the process tree and its privileges take effect
  * only at start-up; a reload keeps the running values and says so.
@@ -78,7 +91,6 @@ reload_keep_startup(struct pv_config *nconf, const struct pv_config *oconf)
 	struct pv_endpoint_entry	*e;
 	struct pv_globals		*n = &nconf->g;
 	const struct pv_globals		*o = &oconf->g;
-	int				 changed = 0;
 
 #define KEEP_STR(f, kw) do {						\
 	if (strcmp(n->f, o->f) != 0) {					\
@@ -93,7 +105,8 @@ reload_keep_startup(struct pv_config *nconf, const struct pv_config *oconf)
 #undef KEEP_STR
 
 	if (n->has_metrics != o->has_metrics ||
-	    memcmp(&n->metrics, &o->metrics, sizeof(n->metrics)) != 0) {
+	    strcmp(n->metrics.host, o->metrics.host) != 0 ||
+	    n->metrics.port != o->metrics.port) {
 		log_warnx("reload: metrics listen changed, restart pvd to "
 		    "apply");
 		n->has_metrics = o->has_metrics;
@@ -104,22 +117,7 @@ reload_keep_startup(struct pv_config *nconf, const struct pv_config *oconf)
 		    "apply");
 		n->discover_local = o->discover_local;
 	}
-
-	{
-		const struct pv_endpoint_entry	*a, *b;
-
-		a = TAILQ_FIRST(&nconf->listen);
-		b = TAILQ_FIRST(&oconf->listen);
-		while (a != NULL && b != NULL) {
-			if (memcmp(&a->ep, &b->ep, sizeof(a->ep)) != 0)
-				changed = 1;
-			a = TAILQ_NEXT(a, entry);
-			b = TAILQ_NEXT(b, entry);
-		}
-		if (a != NULL || b != NULL)
-			changed = 1;
-	}
-	if (changed) {
+	if (!endpoints_equal(&nconf->listen, &oconf->listen)) {
 		log_warnx("reload: listen changed, restart pvd to apply");
 		while ((e = TAILQ_FIRST(&nconf->listen)) != NULL) {
 			TAILQ_REMOVE(&nconf->listen, e, entry);
@@ -148,13 +146,16 @@ parent_reload(uint32_t ctlid)
 	notify_systemd("RELOADING=1");
 
 	if ((nconf = parse_config(pvd_env->conffile,
-	    pvd_env->conf_flags)) == NULL) {
+	    pvd_env->conf_flags | PARSE_LOG)) == NULL) {
 		log_warnx("configuration file %s has errors, not reloading",
 		    pvd_env->conffile);
 		res.code = 1;
 		snprintf(res.msg, sizeof(res.msg), "configuration not "
 		    "reloaded, old one kept: %s", parse_last_error());
 	} else {
+		/* -s wins over the file */
+		strlcpy(nconf->g.socket_path, pvd_env->sockpath,
+		    sizeof(nconf->g.socket_path));
 		reload_keep_startup(nconf, pvd_env->conf);
 		config_clear(pvd_env->conf);
 		free(pvd_env->conf);
@@ -164,7 +165,8 @@ parent_reload(uint32_t ctlid)
 		log_info("configuration reloaded");
 		snprintf(res.msg, sizeof(res.msg), "configuration reloaded");
 	}
-	notify_systemd("READY=1");
+	if (pvd_env->all_ready)
+		notify_systemd("READY=1");
 
 	if (ctlid != 0)
 		imsg_compose_event(&pvd_env->children[PROC_NET].iev,
@@ -333,9 +335,9 @@ main(int argc, char *argv[])
 	if (env.privsep)
 		emptydir_prepare();
 	else
-		log_warnx("not running as root: children are not chrooted "
-		    "and keep user %s; the seccomp sandbox still applies",
-		    getpwuid(env.uid) ? getpwuid(env.uid)->pw_name : "?");
+		log_warnx("not running as root: the children are not "
+		    "chrooted and keep uid %u; the seccomp sandbox still "
+		    "applies", (unsigned)env.uid);
 	listeners_open(env.conf);
 	control_open();
 
