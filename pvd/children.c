@@ -93,7 +93,8 @@ child_exec(struct child *c, int fd)
 
 	snprintf(path, sizeof(path), "%s/%s", env->libexec,
 	    pv_procs[c->proc].binary);
-	argv[argc++] = path;
+	/* the bare name: the title set over it is never shorter */
+	argv[argc++] = (char *)pv_procs[c->proc].binary;
 	if (env->debug)
 		argv[argc++] = "-d";
 	for (v = 0; v < env->verbose && v < 3; v++)

@@ -49,35 +49,37 @@
 #define UNGET_MAX	8
 #define ERRMSG_MAX	1024
 #define TOKTEXT_MAX	64
+#define MACRO_NAME_MAX	64	/* with the NUL */
 
 struct file {
 	TAILQ_ENTRY(file)	 entry;
 	FILE			*stream;
 	char			*name;
-	unsigned int		 serial;	/* tells files apart in errors */
+	unsigned int		 serial;	/* tells files apart */
 	dev_t			 dev;
 	ino_t			 ino;
-	int			 lineno;	/* line of the next character */
-	int			 tokline;	/* line of the last token */
-	int			 stmtline;	/* line of the statement's start */
-	int			 bol;		/* the last token was '\n' */
-	int			 stmt_ntok;	/* tokens of this statement */
+	int			 lineno;	/* of the next character */
+	int			 tokline;	/* of the last token */
+	int			 stmtline;	/* of the statement */
+	int			 bol;		/* after a newline */
+	int			 stmt_ntok;	/* tokens in statement */
 	int			 stmt_first;	/* its first token */
 	int			 stmt_second;	/* and the second */
 	char			 stmt_word[TOKTEXT_MAX];
 	char			 toktext[TOKTEXT_MAX];
 	int			 unget[UNGET_MAX];
 	int			 nunget;
-	char			*expand;	/* a macro's value being read */
+	char			*expand;	/* a macro's value */
 	size_t			 expand_pos;
 };
 TAILQ_HEAD(files, file);
 
+/* A macro; one from -D persists, and the file cannot change it. */
 struct sym {
 	TAILQ_ENTRY(sym)	 entry;
 	char			*name;
 	char			*value;
-	int			 persist;	/* from -D: the file cannot change it */
+	int			 persist;
 };
 TAILQ_HEAD(syms, sym);
 
@@ -656,7 +658,7 @@ top:
 		}
 		len = 0;
 		while (name_char(c = lgetc())) {
-			if (len >= TOKTEXT_MAX - 1) {
+			if (len >= MACRO_NAME_MAX - 1) {
 				lex_error("macro name too long");
 				return (findeol());
 			}
@@ -932,10 +934,14 @@ numstr(int64_t n)
 	return (tokstr_new(buf));
 }
 
+/* What the lexer can read after a '$'. */
 static int
 valid_macro_name(const char *s)
 {
-	if (*s == '\0')
+	size_t	len;
+
+	len = strlen(s);
+	if (len == 0 || len >= MACRO_NAME_MAX)
 		return (0);
 	for (; *s != '\0'; s++)
 		if (!name_char((unsigned char)*s))

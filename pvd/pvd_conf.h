@@ -24,13 +24,13 @@
 struct pv_config;
 
 /* Flags of parse_config(). */
-#define PARSE_MISSING_OK	0x01	/* no such file: built-in defaults */
-#define PARSE_LOG		0x02	/* errors through log_warnx() */
-#define PARSE_QUIET		0x04	/* errors only in parse_last_error() */
+#define PARSE_MISSING_OK	0x01	/* no file: the defaults */
+#define PARSE_LOG		0x02	/* errors to log_warnx() */
+#define PARSE_QUIET		0x04	/* errors not printed */
 
 /* Bounds of the parser. */
-#define PARSE_INCLUDE_MAX	8	/* files open at once, the first too */
-#define PARSE_TOKEN_MAX		8192	/* one word or quoted string */
+#define PARSE_INCLUDE_MAX	8	/* files open, the first too */
+#define PARSE_TOKEN_MAX		8192	/* a word or a string */
 
 /*
  * Parse filename.  Every error is reported as "file:line: message",

@@ -31,8 +31,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "pvd.h"
 #include "pvd_conf.h"
 
@@ -161,30 +163,40 @@ print_to_string(const struct pv_config *conf)
 	return (buf);
 }
 
+/* Append s to the string in *buf, of *len bytes. */
+static void
+append(char **buf, size_t *len, const char *s, size_t n)
+{
+	*buf = realloc(*buf, *len + n + 1);
+	ck_assert_ptr_nonnull(*buf);
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+}
+
 /*
- * The expected errors: '@' stands for confdir, and path for '%'.
+ * The expected errors, one a line: '@' stands for confdir, and '%'
+ * for path.
  */
 static char *
 expand_expected(const char *const *lines, const char *path)
 {
 	char		*buf = NULL;
 	size_t		 len = 0;
-	FILE		*fp;
 	const char	*p;
 
-	ck_assert_ptr_nonnull(fp = open_memstream(&buf, &len));
+	append(&buf, &len, "", 0);
 	for (; *lines != NULL; lines++) {
 		for (p = *lines; *p != '\0'; p++) {
 			if (*p == '@')
-				fputs(confdir, fp);
+				append(&buf, &len, confdir, strlen(confdir));
 			else if (*p == '%')
-				fputs(path, fp);
+				append(&buf, &len, path, strlen(path));
 			else
-				fputc(*p, fp);
+				append(&buf, &len, p, 1);
 		}
-		fputc('\n', fp);
+		append(&buf, &len, "\n", 1);
 	}
-	ck_assert_int_eq(fclose(fp), 0);
 	return (buf);
 }
 
@@ -193,16 +205,17 @@ static void
 expect_errors(const char *path, const char *const *lines)
 {
 	struct pv_config	*conf;
-	char			*errs, *want, *nl;
+	char			*errs, *want, *first;
 
 	conf = parse_capture(path, 0, &errs);
 	want = expand_expected(lines, path);
 	ck_assert_msg(conf == NULL, "%s parsed", path);
 	ck_assert_str_eq(errs, want);
 	/* parse_last_error() is the first of them. */
-	if ((nl = strchr(want, '\n')) != NULL)
-		*nl = '\0';
-	ck_assert_str_eq(parse_last_error(), want);
+	first = strndup(want, strcspn(want, "\n"));
+	ck_assert_ptr_nonnull(first);
+	ck_assert_str_eq(parse_last_error(), first);
+	free(first);
 	free(errs);
 	free(want);
 }
@@ -635,6 +648,11 @@ START_TEST(test_cmdline_macros)
 	ck_assert_int_eq(cmdline_symset("bad-name=1"), -1);
 	ck_assert_int_eq(cmdline_symset("=1"), -1);
 	ck_assert_int_eq(cmdline_symset("nl=a\nb"), -1);
+	/* Names of 63 characters at most, as the lexer reads them. */
+	ck_assert_int_eq(cmdline_symset("m23456789012345678901234567890"
+	    "123456789012345678901234567890123=1"), 0);
+	ck_assert_int_eq(cmdline_symset("m23456789012345678901234567890"
+	    "1234567890123456789012345678901234=1"), -1);
 
 	conf = parse_capture(conf_file("macros.conf"), 0, &errs);
 	ck_assert_msg(conf != NULL, "%s", errs);
@@ -651,8 +669,10 @@ START_TEST(test_cmdline_macros)
 	free(errs);
 
 	/* And are there without a definition in the file. */
-	conf = parse_text("reserve $qsize\n");
+	conf = parse_text("reserve $qsize\nquota $m2345678901234567890123456"
+	    "7890123456789012345678901234567890123\n");
 	ck_assert_uint_eq(conf->g.reserve, 7ULL << 20);
+	ck_assert_uint_eq(conf->g.quota, 1);
 	free_config(conf);
 }
 END_TEST
@@ -716,8 +736,8 @@ END_TEST
 /* NUL bytes cannot be written by write_temp(). */
 START_TEST(test_nul)
 {
-	static const char	 text[] = "quota 1G\nreserve 1\0\nkey \"/a\0b\"\n"
-	    "user \"x\"\n";
+	static const char	 text[] = "quota 1G\nreserve 1\0\n"
+	    "key \"/a\0b\"\nuser \"x\"\n";
 	char			 path[PATH_MAX];
 	const char		*lines[3];
 	char			*l1, *l2;
@@ -1001,6 +1021,42 @@ START_TEST(test_quiet)
 }
 END_TEST
 
+/* PARSE_LOG: through log_warnx(), which is stderr in debug mode. */
+START_TEST(test_log)
+{
+	struct pv_config	*conf;
+	char			*errs, *want;
+
+	log_init(1, LOG_DAEMON);
+	log_procinit("check_parse");
+	conf = parse_capture(conf_file("loop-a.conf"), PARSE_LOG, &errs);
+	ck_assert_ptr_null(conf);
+	ck_assert_int_ne(asprintf(&want, "check_parse: %s/loop-b.conf:2: "
+	    "include \"%s/loop-a.conf\": include loop\n", confdir, confdir),
+	    -1);
+	ck_assert_str_eq(errs, want);
+	free(errs);
+	free(want);
+}
+END_TEST
+
+/* discover pex without an interval keeps the default one. */
+START_TEST(test_pex_default)
+{
+	struct pv_config	*conf;
+	char			*text;
+
+	conf = parse_text("discover pex\n");
+	ck_assert_int_eq(conf->g.discover_pex, 1);
+	ck_assert_uint_eq(conf->g.pex_interval, PVD_PEX_DEFAULT);
+	text = print_to_string(conf);
+	ck_assert_ptr_nonnull(strstr(text, "\ndiscover pex interval 5m\n"));
+	free(text);
+	assert_round_trip(conf);
+	free_config(conf);
+}
+END_TEST
+
 START_TEST(test_not_regular)
 {
 	expect_errors(confdir, (const char *const[]){
@@ -1278,6 +1334,8 @@ parse_suite(void)
 	tcase_add_test(tc, test_bounds);
 	tcase_add_test(tc, test_overlap);
 	tcase_add_test(tc, test_quiet);
+	tcase_add_test(tc, test_log);
+	tcase_add_test(tc, test_pex_default);
 	tcase_add_test(tc, test_not_regular);
 	suite_add_tcase(s, tc);
 
