@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pvd.h"
@@ -68,12 +69,13 @@ static int	 wait_readable(int);
 static int	 print_reply(struct imsg *);
 static enum wait_end read_replies(struct imsgbuf *, int);
 static enum wait_end read_raw(int);
+static void	 notify_listen(const char *, unsigned int);
 
 __dead static void
 usage(void)
 {
 	fprintf(stderr, "usage: ctlclient socket version N | garbage | "
-	    "badsize | hold seconds\n");
+	    "badsize | hold seconds | notify seconds\n");
 	exit(1);
 }
 
@@ -282,6 +284,12 @@ main(int argc, char *argv[])
 		fd = client_connect(argv[1]);
 		while ((secs = sleep(secs)) > 0)
 			;
+	} else if (strcmp(argv[2], "notify") == 0 && argc == 4) {
+		secs = strtonum(argv[3], 1, 3600, &errstr);
+		if (errstr != NULL)
+			errx(1, "seconds %s: %s", argv[3], errstr);
+		notify_listen(argv[1], secs);
+		return (0);
 	} else
 		usage();
 
@@ -289,4 +297,49 @@ main(int argc, char *argv[])
 	if (fflush(stdout) == EOF || ferror(stdout))
 		err(1, "stdout");
 	return (0);
+}
+
+/*
+ * Play systemd's part of sd_notify(3): bind a datagram socket at path
+ * and print every state message received, one line each ('\n' inside a
+ * message printed as ' '), until STOPPING=1 or the time is up.
+ */
+static void
+notify_listen(const char *path, unsigned int secs)
+{
+	struct sockaddr_un	 sun;
+	struct pollfd		 pfd;
+	char			 buf[4096], *p;
+	ssize_t			 n;
+	time_t			 end = time(NULL) + secs;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path))
+		errx(1, "%s: path too long", path);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM, 0)) == -1)
+		err(1, "socket");
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		err(1, "bind %s", path);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (time(NULL) < end) {
+		if (poll(&pfd, 1, 200) <= 0)
+			continue;
+		if ((n = recv(fd, buf, sizeof(buf) - 1, 0)) <= 0)
+			continue;
+		buf[n] = '\0';
+		for (p = buf; *p != '\0'; p++)
+			if (*p == '\n')
+				*p = ' ';
+		printf("%s\n", buf);
+		fflush(stdout);
+		if (strstr(buf, "STOPPING=1") != NULL)
+			break;
+	}
+	close(fd);
+	unlink(path);
 }
