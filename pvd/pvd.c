@@ -248,7 +248,7 @@ main(int argc, char *argv[])
 	uint8_t		 netkey[PVD_KEY_LEN];
 	const char	*sockopt = NULL, *libexec;
 	int		 ch, noaction = 0, missing_ok = 1;
-	size_t		 i;
+	size_t		 i, argv0len = strlen(argv[0]);
 
 	memset(&env, 0, sizeof(env));
 	pvd_env = &env;
@@ -347,7 +347,11 @@ main(int argc, char *argv[])
 	if (!env.debug && daemon(1, 0) == -1)
 		fatal("daemon");
 
-	setproctitle("-pvd: parent");
+	/*
+	 * libbsd marks a title shorter than the original argv[0] with a
+	 * trailing '.'; blanks that pad it to that length show as nothing.
+	 */
+	setproctitle("-%-*s", (int)argv0len, "pvd: parent");
 	clock_gettime(CLOCK_MONOTONIC, &env.start_time);
 	log_info("starting PeerVault %s", PACKAGE_VERSION);
 

@@ -24,4 +24,14 @@ rm -rf build-asan && mkdir build-asan && cd build-asan
 "$src/configure" --enable-werror --enable-asan
 make -j"$jobs"
 make -j"$jobs" check || { cat test-suite.log; exit 1; }
+cd "$src"
+
+# one closing line over both builds, counted from automake's results
+pass=$(cat build/regress/*.trs build/regress/*/*.trs \
+    build-asan/regress/*.trs build-asan/regress/*/*.trs |
+    grep -c '^:test-result: PASS')
+fail=$(cat build/regress/*.trs build/regress/*/*.trs \
+    build-asan/regress/*.trs build-asan/regress/*/*.trs |
+    grep -c '^:test-result: FAIL')
 echo "=== all tests passed"
+echo "check-all: $pass passed, $fail failed"
