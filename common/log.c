@@ -34,12 +34,15 @@ void
 log_init(int n_debug, int facility)
 {
 	extern char	*__progname;
+	static char	 ident[32];
 
 	log_debug_mode = n_debug;
-	log_procinit(__progname);
+	/* openlog keeps the pointer; setproctitle rewrites __progname's */
+	strlcpy(ident, __progname, sizeof(ident));
+	log_procinit(ident);
 
 	if (!log_debug_mode)
-		openlog(__progname, LOG_PID | LOG_NDELAY, facility);
+		openlog(ident, LOG_PID | LOG_NDELAY, facility);
 
 	tzset();
 }

@@ -378,9 +378,11 @@ pv_wait_ready() {
 	t_wait "${1:-10}" pv_ready
 }
 
-# The first string of /proc/PID/cmdline: the process title.
+# The first string of /proc/PID/cmdline: the process title (pvd pads
+# its own with blanks, which ps shows as nothing).
 proc_title() {
-	tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | head -n 1
+	tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | head -n 1 |
+	    sed 's/ *$//'
 }
 
 # proc_status PID FIELD: a line of /proc/PID/status without its name,
