@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <event.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,4 +344,118 @@ config_recv_stream(struct imsg *imsg, struct pv_config **staging,
 		return (1);
 	}
 	return (-1);
+}
+
+/*
+ * The messages from the parent that every child handles alike: the
+ * configuration stream (answered by IMSG_CHILD_READY after the first
+ * one) and the log level.  Returns 1 when it took the message, 0 when
+ * the caller's own switch must.  A malformed message is fatal: the
+ * parent is trusted, so it means the channel is broken.
+ */
+int
+child_dispatch_common(struct imsgev *iev, struct imsg *imsg,
+    struct pv_config **staging, struct pv_config **conf, int *ready)
+{
+	int	v;
+
+	switch (imsg_get_type(imsg)) {
+	case IMSG_LOG_SETVERBOSE:
+		if (imsg_get_data(imsg, &v, sizeof(v)) == -1)
+			fatalx("bad log level");
+		log_setverbose(v);
+		return (1);
+	case IMSG_CONF_START:
+	case IMSG_CONF_LISTEN:
+	case IMSG_CONF_BOOTSTRAP:
+	case IMSG_CONF_END:
+		switch (config_recv_stream(imsg, staging, conf)) {
+		case -1:
+			fatalx("bad configuration message");
+		case 1:
+			log_debug("configuration received");
+			if (!*ready) {
+				*ready = 1;
+				imsg_compose_event(iev, IMSG_CHILD_READY, 0, 0,
+				    -1, NULL, 0);
+			}
+			break;
+		}
+		return (1);
+	}
+	return (0);
+}
+
+/* IMSG_SOCKET_PEER: a new link to a sibling replaces the old one. */
+void
+child_link_sibling(struct imsg *imsg, struct imsgev *iev,
+    void (*handler)(int, short, void *))
+{
+	uint32_t	proc = imsg_get_id(imsg);
+	int		fd;
+
+	if (proc >= PROC_MAX)
+		fatalx("link to an unknown process %u", proc);
+	if ((fd = imsg_get_fd(imsg)) == -1)
+		fatalx("missing descriptor for the %s link",
+		    pv_procs[proc].title);
+	imsgev_clear(iev);
+	if (imsgev_init(iev, fd, 1, handler, NULL) == -1)
+		fatal("imsgbuf_init");
+	iev->proc = proc;
+}
+
+/*
+ * The dispatch function of a sibling channel that carries nothing yet.
+ * When the sibling dies the channel waits for its successor's.
+ */
+void
+child_dispatch_idle(int fd, short event, void *arg)
+{
+	struct imsgev	*iev = arg;
+	struct imsg	 imsg;
+	ssize_t		 n;
+
+	if (imsgev_dispatch_io(iev, event) == -1) {
+		if (errno != 0)
+			fatal("channel to %s", pv_procs[iev->proc].title);
+		log_debug("%s went away, waiting for its successor",
+		    pv_procs[iev->proc].title);
+		imsgev_clear(iev);
+		return;
+	}
+	for (;;) {
+		if ((n = imsgbuf_get(&iev->ibuf, &imsg)) == -1)
+			fatal("%s: imsgbuf_get", __func__);
+		if (n == 0)
+			break;
+		fatalx("%s: unexpected imsg %u from %s", __func__,
+		    imsg_get_type(&imsg), pv_procs[iev->proc].title);
+	}
+	imsg_event_add(iev);
+}
+
+static void
+child_sig(int sig, short event, void *arg)
+{
+	/* SIGTERM, SIGINT: leave the event loop and exit cleanly */
+	event_loopexit(NULL);
+}
+
+/*
+ * Signals of a child, set before its sandbox forbids sigaction: SIGTERM
+ * and SIGINT end the event loop; SIGPIPE and SIGHUP are ignored (a
+ * closed peer shows as EPIPE, and only the parent reloads).
+ */
+void
+child_signals(void)
+{
+	static struct event	ev_sigterm, ev_sigint;
+
+	signal_set(&ev_sigterm, SIGTERM, child_sig, NULL);
+	signal_set(&ev_sigint, SIGINT, child_sig, NULL);
+	signal_add(&ev_sigterm, NULL);
+	signal_add(&ev_sigint, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 }

@@ -291,6 +291,12 @@ void	 child_drop_privileges(const struct child_opts *);
 void	 child_log_to_parent(struct imsgev *);
 int	 config_recv_stream(struct imsg *, struct pv_config **,
 	    struct pv_config **);
+int	 child_dispatch_common(struct imsgev *, struct imsg *,
+	    struct pv_config **, struct pv_config **, int *);
+void	 child_link_sibling(struct imsg *, struct imsgev *,
+	    void (*)(int, short, void *));
+void	 child_dispatch_idle(int, short, void *);
+void	 child_signals(void);
 
 /* config.c (common) */
 void	 config_init(struct pv_config *);

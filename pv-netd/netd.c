@@ -24,7 +24,6 @@
 
 #include <errno.h>
 #include <event.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,21 +36,9 @@
 #include "netd.h"
 
 static void	netd_dispatch_parent(int, short, void *);
-static void	netd_dispatch_sibling(int, short, void *);
 
 static struct netd	 env;
 struct netd		*netd_env = &env;
-
-static void
-netd_sig(int sig, short event, void *arg)
-{
-	switch (sig) {
-	case SIGTERM:
-	case SIGINT:
-		event_loopexit(NULL);
-		break;
-	}
-}
 
 /*
  * Until the peer protocol exists, a connection to a peer port is closed
@@ -93,7 +80,6 @@ int
 main(int argc, char *argv[])
 {
 	struct child_opts	 opts;
-	struct event		 ev_sigterm, ev_sigint;
 
 	child_parse_args(PROC_NET, argc, argv, &opts);
 	child_check_parent(PROC_NET);
@@ -117,12 +103,7 @@ main(int argc, char *argv[])
 		child_log_to_parent(&env.iev_parent);
 
 	child_drop_privileges(&opts);
-	signal_set(&ev_sigterm, SIGTERM, netd_sig, NULL);
-	signal_set(&ev_sigint, SIGINT, netd_sig, NULL);
-	signal_add(&ev_sigterm, NULL);
-	signal_add(&ev_sigint, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
+	child_signals();
 
 	sandbox_netd();
 
@@ -133,27 +114,6 @@ main(int argc, char *argv[])
 	return (0);
 }
 
-static void
-netd_link(struct imsg *imsg)
-{
-	struct imsgev	*iev;
-	uint32_t	 proc = imsg_get_id(imsg);
-	int		 fd;
-
-	if (proc == PROC_STORAGE)
-		iev = &env.iev_storage;
-	else if (proc == PROC_DISCOVER)
-		iev = &env.iev_discover;
-	else
-		fatalx("link to an unexpected process %u", proc);
-	if ((fd = imsg_get_fd(imsg)) == -1)
-		fatalx("missing descriptor for the %s link",
-		    pv_procs[proc].title);
-	imsgev_clear(iev);
-	if (imsgev_init(iev, fd, 1, netd_dispatch_sibling, NULL) == -1)
-		fatal("imsgbuf_init");
-	iev->proc = proc;
-}
 
 static void
 netd_dispatch_parent(int fd, short event, void *arg)
@@ -163,7 +123,7 @@ netd_dispatch_parent(int fd, short event, void *arg)
 	struct ctl_auth		 auth;
 	struct pv_endpoint	 ep;
 	ssize_t			 n;
-	int			 v, dfd;
+	int			 dfd;
 
 	if (imsgev_dispatch_io(iev, event) == -1) {
 		/* the parent is gone: so are we */
@@ -178,9 +138,21 @@ netd_dispatch_parent(int fd, short event, void *arg)
 			fatal("%s: imsgbuf_get", __func__);
 		if (n == 0)
 			break;
+		if (child_dispatch_common(iev, &imsg, &env.staging, &env.conf,
+		    &env.ready)) {
+			imsg_free(&imsg);
+			continue;
+		}
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_SOCKET_PEER:
-			netd_link(&imsg);
+			if (imsg_get_id(&imsg) == PROC_STORAGE)
+				child_link_sibling(&imsg, &env.iev_storage,
+				    child_dispatch_idle);
+			else if (imsg_get_id(&imsg) == PROC_DISCOVER)
+				child_link_sibling(&imsg, &env.iev_discover,
+				    child_dispatch_idle);
+			else
+				fatalx("link to an unexpected process");
 			break;
 		case IMSG_KEYS_NET:
 			if (imsg_get_data(&imsg, &env.keys,
@@ -210,30 +182,6 @@ netd_dispatch_parent(int fd, short event, void *arg)
 			    sizeof(env.node.node_id)))
 				fatalx("bad node id message");
 			break;
-		case IMSG_LOG_SETVERBOSE:
-			if (imsg_get_data(&imsg, &v, sizeof(v)) == -1)
-				fatalx("bad log level");
-			log_setverbose(v);
-			break;
-		case IMSG_CONF_START:
-		case IMSG_CONF_LISTEN:
-		case IMSG_CONF_BOOTSTRAP:
-		case IMSG_CONF_END:
-			switch (config_recv_stream(&imsg, &env.staging,
-			    &env.conf)) {
-			case -1:
-				fatalx("bad configuration message");
-			case 1:
-				log_debug("configuration received");
-				if (!env.ready) {
-					env.ready = 1;
-					imsg_compose_event(iev,
-					    IMSG_CHILD_READY, 0, 0, -1,
-					    NULL, 0);
-				}
-				break;
-			}
-			break;
 		case IMSG_CTL_STATUS_NODE:
 		case IMSG_CTL_STATUS_ADDR:
 		case IMSG_CTL_STATUS_PROC:
@@ -247,33 +195,6 @@ netd_dispatch_parent(int fd, short event, void *arg)
 			    imsg_get_type(&imsg));
 		}
 		imsg_free(&imsg);
-	}
-	imsg_event_add(iev);
-}
-
-/* Nothing travels between the children yet. */
-static void
-netd_dispatch_sibling(int fd, short event, void *arg)
-{
-	struct imsgev	*iev = arg;
-	struct imsg	 imsg;
-	ssize_t		 n;
-
-	if (imsgev_dispatch_io(iev, event) == -1) {
-		if (errno != 0)
-			fatal("channel to %s", pv_procs[iev->proc].title);
-		log_debug("%s went away, waiting for its successor",
-		    pv_procs[iev->proc].title);
-		imsgev_clear(iev);
-		return;
-	}
-	for (;;) {
-		if ((n = imsgbuf_get(&iev->ibuf, &imsg)) == -1)
-			fatal("%s: imsgbuf_get", __func__);
-		if (n == 0)
-			break;
-		fatalx("%s: unexpected imsg %u from %s", __func__,
-		    imsg_get_type(&imsg), pv_procs[iev->proc].title);
 	}
 	imsg_event_add(iev);
 }

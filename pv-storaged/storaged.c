@@ -26,7 +26,6 @@
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,20 +39,8 @@
 #include "storaged.h"
 
 static void	storaged_dispatch_parent(int, short, void *);
-static void	storaged_dispatch_net(int, short, void *);
 
 static struct storaged	 env;
-
-static void
-storaged_sig(int sig, short event, void *arg)
-{
-	switch (sig) {
-	case SIGTERM:
-	case SIGINT:
-		event_loopexit(NULL);
-		break;
-	}
-}
 
 /* Read the node marker: 32 hex digits and a newline. */
 static void
@@ -123,7 +110,6 @@ int
 main(int argc, char *argv[])
 {
 	struct child_opts	 opts;
-	struct event		 ev_sigterm, ev_sigint;
 	uint32_t		 rnd;
 
 	child_parse_args(PROC_STORAGE, argc, argv, &opts);
@@ -156,12 +142,7 @@ main(int argc, char *argv[])
 	else
 		log_warnx("refusing to serve: %s", env.node.reason);
 
-	signal_set(&ev_sigterm, SIGTERM, storaged_sig, NULL);
-	signal_set(&ev_sigint, SIGINT, storaged_sig, NULL);
-	signal_add(&ev_sigterm, NULL);
-	signal_add(&ev_sigint, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
+	child_signals();
 
 	sandbox_storaged();
 
@@ -181,7 +162,6 @@ storaged_dispatch_parent(int fd, short event, void *arg)
 	struct imsgev	*iev = arg;
 	struct imsg	 imsg;
 	ssize_t		 n;
-	int		 v, sfd;
 
 	if (imsgev_dispatch_io(iev, event) == -1) {
 		/* the parent is gone: so are we */
@@ -196,17 +176,17 @@ storaged_dispatch_parent(int fd, short event, void *arg)
 			fatal("%s: imsgbuf_get", __func__);
 		if (n == 0)
 			break;
+		if (child_dispatch_common(iev, &imsg, &env.staging, &env.conf,
+		    &env.ready)) {
+			imsg_free(&imsg);
+			continue;
+		}
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_SOCKET_PEER:
 			if (imsg_get_id(&imsg) != PROC_NET)
 				fatalx("link to an unexpected process");
-			if ((sfd = imsg_get_fd(&imsg)) == -1)
-				fatalx("missing descriptor for the net link");
-			imsgev_clear(&env.iev_net);
-			if (imsgev_init(&env.iev_net, sfd, 1,
-			    storaged_dispatch_net, NULL) == -1)
-				fatal("imsgbuf_init");
-			env.iev_net.proc = PROC_NET;
+			child_link_sibling(&imsg, &env.iev_net,
+			    child_dispatch_idle);
 			break;
 		case IMSG_KEYS_STORAGE:
 			if (imsg_get_data(&imsg, &env.keys,
@@ -215,61 +195,11 @@ storaged_dispatch_parent(int fd, short event, void *arg)
 			explicit_bzero(imsg.data, imsg_get_len(&imsg));
 			env.have_keys = 1;
 			break;
-		case IMSG_LOG_SETVERBOSE:
-			if (imsg_get_data(&imsg, &v, sizeof(v)) == -1)
-				fatalx("bad log level");
-			log_setverbose(v);
-			break;
-		case IMSG_CONF_START:
-		case IMSG_CONF_LISTEN:
-		case IMSG_CONF_BOOTSTRAP:
-		case IMSG_CONF_END:
-			switch (config_recv_stream(&imsg, &env.staging,
-			    &env.conf)) {
-			case -1:
-				fatalx("bad configuration message");
-			case 1:
-				log_debug("configuration received");
-				if (!env.ready) {
-					env.ready = 1;
-					imsg_compose_event(iev,
-					    IMSG_CHILD_READY, 0, 0, -1,
-					    NULL, 0);
-				}
-				break;
-			}
-			break;
 		default:
 			fatalx("%s: unexpected imsg %u", __func__,
 			    imsg_get_type(&imsg));
 		}
 		imsg_free(&imsg);
-	}
-	imsg_event_add(iev);
-}
-
-/* Nothing travels from pv-netd yet; anything it sends is a broken peer. */
-static void
-storaged_dispatch_net(int fd, short event, void *arg)
-{
-	struct imsgev	*iev = arg;
-	struct imsg	 imsg;
-	ssize_t		 n;
-
-	if (imsgev_dispatch_io(iev, event) == -1) {
-		if (errno != 0)
-			fatal("channel to net");
-		log_debug("net went away, waiting for its successor");
-		imsgev_clear(iev);
-		return;
-	}
-	for (;;) {
-		if ((n = imsgbuf_get(&iev->ibuf, &imsg)) == -1)
-			fatal("%s: imsgbuf_get", __func__);
-		if (n == 0)
-			break;
-		fatalx("%s: unexpected imsg %u", __func__,
-		    imsg_get_type(&imsg));
 	}
 	imsg_event_add(iev);
 }
