@@ -76,7 +76,7 @@
  * Version of the control protocol carried in the peerid of every pvctl
  * request.  Bump it whenever a control message type or payload changes.
  */
-#define PVD_CTL_VERSION		1
+#define PVD_CTL_VERSION		2
 
 /* Processes, as data: adding one is one row in proc.c and one directory. */
 enum pv_proc {
@@ -114,6 +114,16 @@ enum imsg_type {
 	IMSG_CTL_STATUS_PROC = 8,	/* struct ctl_proc */
 	IMSG_CTL_RELOAD = 9,		/* request, no payload */
 	IMSG_CTL_LOG_VERBOSE = 10,	/* request, int: verbosity */
+	IMSG_CTL_STORE = 11,		/* struct ctl_store + fd to read */
+	IMSG_CTL_GET = 12,		/* struct ctl_name + fd to write */
+	IMSG_CTL_DELETE = 13,		/* struct ctl_name */
+	IMSG_CTL_LIST = 14,		/* request, no payload */
+	IMSG_CTL_FILE = 15,		/* struct ctl_file */
+	IMSG_CTL_QUOTA = 16,		/* request, no payload */
+	IMSG_CTL_QUOTA_INFO = 17,	/* struct ctl_quota */
+	IMSG_CTL_QUOTA_SET = 18,	/* uint64_t: bytes, 0: no quota */
+	IMSG_CTL_SCRUB = 19,		/* request, no payload */
+	IMSG_CTL_SCRUB_RESULT = 20,	/* struct ctl_scrub */
 
 	/* parent -> child */
 	IMSG_SOCKET_PEER = 100,		/* fd; peerid: the sibling's proc */
@@ -214,6 +224,14 @@ struct pv_node_state {
 	char		reason[256];
 };
 
+/*
+ * File names: 1 to PVD_NAME_MAX bytes of UTF-8, no NUL and no control
+ * characters (name_valid() in util.c says why one is refused).
+ */
+#define PVD_NAME_MAX		1024
+#define PVD_ID_LEN		32	/* SHA-256 */
+#define PVD_ID_HEXLEN		(PVD_ID_LEN * 2 + 1)
+
 /* Control payloads. */
 #define CTL_RESULT_MSG_MAX	512
 struct ctl_result {
@@ -230,6 +248,51 @@ struct ctl_node {
 	uint8_t		has_advertise;
 	uint32_t	ctl_version;
 	char		version[32];	/* PACKAGE_VERSION */
+};
+
+struct ctl_name {
+	char		name[PVD_NAME_MAX + 1];
+};
+
+/*
+ * IMSG_CTL_STORE: the descriptor is a regular file or a pipe open for
+ * reading.  size is its length when known (a regular file), so that the
+ * quota is checked before a byte is written.
+ */
+struct ctl_store {
+	char		name[PVD_NAME_MAX + 1];
+	uint64_t	size;
+	uint8_t		size_known;
+};
+
+/*
+ * IMSG_CTL_FILE: one file, in answer to list, store (what was stored)
+ * and get (sent before the content, so pvctl knows the size).
+ */
+struct ctl_file {
+	char		name[PVD_NAME_MAX + 1];
+	char		id[PVD_ID_HEXLEN];
+	uint64_t	size;
+	int64_t		mtime;		/* seconds since the epoch */
+	uint32_t	replicas;	/* nodes known to hold it */
+	uint8_t		deduplicated;	/* store: content was there */
+};
+
+struct ctl_quota {
+	uint64_t	used;		/* bytes of blobs on disk */
+	uint64_t	quota;		/* 0: none */
+	uint64_t	reserve;	/* kept free on the disk */
+	uint64_t	disk_free;	/* free on the data directory's disk */
+	uint64_t	available;	/* what a store may still use */
+	uint64_t	files;
+};
+
+struct ctl_scrub {
+	uint64_t	checked;
+	uint64_t	damaged;	/* moved to quarantine/ */
+	uint64_t	removed;	/* orphaned blobs, stale temporaries */
+	uint64_t	bytes;
+	int64_t		duration_ms;
 };
 
 enum ctl_addr_kind {
