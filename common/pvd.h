@@ -144,6 +144,9 @@ enum imsg_type {
 
 	/* parent -> net, net -> parent: control requests relayed */
 	IMSG_NODE_ID,			/* struct pv_node_state, to net */
+
+	/* net -> storage */
+	IMSG_CTL_CANCEL,		/* the client of peerid has gone */
 };
 
 /* A host (or "*") and a port: listen, bootstrap, advertise, metrics. */
@@ -388,5 +391,6 @@ int	 parse_size(const char *, uint64_t *);
 int	 parse_duration(const char *, uint32_t *);
 void	 fmt_size(uint64_t, char *, size_t);
 void	 fmt_duration(uint32_t, char *, size_t);
+int	 name_valid(const char *, const char **);
 
 #endif /* PVD_H */

@@ -16,7 +16,8 @@
 
 /*
  * Small helpers shared by every program: sizes and durations as the
- * configuration and pvctl write them, and endpoints as text.
+ * configuration and pvctl write them, endpoints as text, and the rule
+ * for file names.
  */
 
 #include <sys/types.h>
@@ -217,4 +218,89 @@ endpoint_str(const struct pv_endpoint *ep)
 		(void)snprintf(buf, sizeof(buf), "%s:%u", ep->host,
 		    ep->port);
 	return (buf);
+}
+
+#if PVD_NAME_MAX != 1024
+#error "name_valid() names PVD_NAME_MAX in its message"
+#endif
+
+/*
+ * The code point of the well-formed UTF-8 sequence at p, which ends at
+ * or before end, with its length in *len; -1 where the bytes are not
+ * UTF-8: a stray continuation byte, an overlong form, a surrogate, a
+ * code point above U+10FFFF or a truncated sequence.
+ */
+static int32_t
+utf8_decode(const unsigned char *p, const unsigned char *end, size_t *len)
+{
+	unsigned char	 lo = 0x80, hi = 0xbf;
+	int32_t		 cp;
+	size_t		 i, n;
+
+	if (p[0] < 0x80) {
+		*len = 1;
+		return (p[0]);
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		cp = p[0] & 0x0f;
+		if (p[0] == 0xe0)
+			lo = 0xa0;
+		else if (p[0] == 0xed)
+			hi = 0x9f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		cp = p[0] & 0x07;
+		if (p[0] == 0xf0)
+			lo = 0x90;
+		else if (p[0] == 0xf4)
+			hi = 0x8f;
+	} else
+		return (-1);
+
+	if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi)
+		return (-1);
+	for (i = 1; i < n; i++) {
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return (-1);
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	*len = n;
+	return (cp);
+}
+
+/*
+ * A file name is 1 to PVD_NAME_MAX bytes of UTF-8 without control
+ * characters (C0, DEL and C1).  Returns 1 when name is one; otherwise
+ * 0, with the reason in *why when why is not NULL.
+ */
+int
+name_valid(const char *name, const char **why)
+{
+	const unsigned char	*p, *end;
+	const char		*reason = NULL;
+	int32_t			 cp;
+	size_t			 len, n;
+
+	len = strnlen(name, PVD_NAME_MAX + 1);
+	if (len == 0)
+		reason = "name is empty";
+	else if (len > PVD_NAME_MAX)
+		reason = "name longer than 1024 bytes";
+	p = (const unsigned char *)name;
+	end = p + len;
+	for (; reason == NULL && p < end; p += n) {
+		if ((cp = utf8_decode(p, end, &n)) == -1)
+			reason = "name is not valid UTF-8";
+		else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+			reason = "name contains a control character";
+	}
+	if (reason == NULL)
+		return (1);
+	if (why != NULL)
+		*why = reason;
+	return (0);
 }

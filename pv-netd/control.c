@@ -23,9 +23,11 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <event.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,7 @@ struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
 	struct imsgev		 iev;
 	uint32_t		 id;		/* peerid of relayed messages */
+	int			 storage_jobs;	/* requests sent to storage */
 	uid_t			 uid;
 	pid_t			 pid;
 	int			 closing;	/* flush, then close */
@@ -75,6 +78,10 @@ control_listen(int fd, const struct ctl_auth *auth)
 static void
 control_close(struct ctl_conn *c)
 {
+	/* a store or get in progress must not outlive its client */
+	if (c->storage_jobs)
+		imsg_compose_event(&netd_env->iev_storage, IMSG_CTL_CANCEL,
+		    c->id, 0, -1, NULL, 0);
 	imsgev_clear(&c->iev);
 	TAILQ_REMOVE(&control.conns, c, entry);
 	free(c);
@@ -185,8 +192,11 @@ control_accept(int lfd, short event, void *arg)
 		close(fd);
 		return;
 	}
-	/* no descriptor passing from clients at this stage */
-	if (imsgev_init(&c->iev, fd, 0, control_dispatch, c) == -1) {
+	/*
+	 * Clients pass the descriptors of the files they store and get;
+	 * each is checked before it goes further (control_fd_ok).
+	 */
+	if (imsgev_init(&c->iev, fd, 1, control_dispatch, c) == -1) {
 		log_warn("control accept");
 		close(fd);
 		free(c);
@@ -228,13 +238,73 @@ control_by_id(uint32_t id)
 	return (NULL);
 }
 
-/* One request; -1 closes the connection. */
+/*
+ * A descriptor from a client: a regular file or a pipe, open for reading
+ * (store) or writing (get).  Anything else is refused.
+ */
+static int
+control_fd_ok(int fd, int want_write)
+{
+	struct stat	sb;
+	int		fl;
+
+	if (fd == -1 || fstat(fd, &sb) == -1 ||
+	    (!S_ISREG(sb.st_mode) && !S_ISFIFO(sb.st_mode)) ||
+	    (fl = fcntl(fd, F_GETFL)) == -1)
+		return (0);
+	if (want_write)
+		return ((fl & O_ACCMODE) != O_RDONLY);
+	return ((fl & O_ACCMODE) != O_WRONLY);
+}
+
+static int
+control_name_ok(const char *name, size_t size, uid_t uid)
+{
+	const char	*why;
+
+	if (!strbuf_terminated(name, size))
+		return (0);
+	if (!name_valid(name, &why)) {
+		log_debug("control: uid %u: bad name: %s", (unsigned)uid, why);
+		return (0);
+	}
+	return (1);
+}
+
+/* Pass a request on to pv-storaged, with its descriptor if any. */
+static void
+control_to_storage(struct ctl_conn *c, uint32_t type, int fd,
+    const void *data, size_t len)
+{
+	struct ctl_result	res;
+
+	if (imsg_compose_event(&netd_env->iev_storage, type, c->id, 0, fd,
+	    data, len) == -1) {
+		memset(&res, 0, sizeof(res));
+		res.code = 1;
+		strlcpy(res.msg, "storage is restarting, try again",
+		    sizeof(res.msg));
+		imsg_compose_event(&c->iev, IMSG_CTL_FAIL, PVD_CTL_VERSION, 0,
+		    -1, &res, sizeof(res));
+		return;
+	}
+	c->storage_jobs = 1;
+}
+
+/*
+ * One request; -1 closes the connection.  Every payload has its exact
+ * size, every string its NUL, every name is valid, and a descriptor
+ * comes with the requests that need one and with no other.
+ */
 static int
 control_request(struct ctl_conn *c, struct imsg *imsg)
 {
-	struct imsgev	*parent = &netd_env->iev_parent;
-	uint32_t	 type = imsg_get_type(imsg), version;
-	int		 v;
+	struct imsgev		*parent = &netd_env->iev_parent;
+	struct ctl_store	 st;
+	struct ctl_name		 n;
+	uint64_t		 bytes;
+	uint32_t		 type = imsg_get_type(imsg), version;
+	int			 v, fd;
 
 	if (imsg_get_id(imsg) != PVD_CTL_VERSION) {
 		version = PVD_CTL_VERSION;
@@ -246,20 +316,57 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 		return (0);
 	}
 
+	fd = imsg_get_fd(imsg);
 	switch (type) {
 	case IMSG_CTL_STATUS:
 	case IMSG_CTL_RELOAD:
-		if (imsg_get_len(imsg) != 0)
-			return (-1);
+		if (imsg_get_len(imsg) != 0 || fd != -1)
+			break;
 		imsg_compose_event(parent, type, c->id, 0, -1, NULL, 0);
 		return (0);
 	case IMSG_CTL_LOG_VERBOSE:
 		if (imsg_get_data(imsg, &v, sizeof(v)) == -1 || v < 0 ||
-		    v > 3)
-			return (-1);
+		    v > 3 || fd != -1)
+			break;
 		imsg_compose_event(parent, type, c->id, 0, -1, &v, sizeof(v));
 		return (0);
+	case IMSG_CTL_STORE:
+		if (imsg_get_data(imsg, &st, sizeof(st)) == -1 ||
+		    !control_name_ok(st.name, sizeof(st.name), c->uid) ||
+		    !control_fd_ok(fd, 0))
+			break;
+		control_to_storage(c, type, fd, &st, sizeof(st));
+		return (0);
+	case IMSG_CTL_GET:
+		if (imsg_get_data(imsg, &n, sizeof(n)) == -1 ||
+		    !control_name_ok(n.name, sizeof(n.name), c->uid) ||
+		    !control_fd_ok(fd, 1))
+			break;
+		control_to_storage(c, type, fd, &n, sizeof(n));
+		return (0);
+	case IMSG_CTL_DELETE:
+		if (imsg_get_data(imsg, &n, sizeof(n)) == -1 ||
+		    !control_name_ok(n.name, sizeof(n.name), c->uid) ||
+		    fd != -1)
+			break;
+		control_to_storage(c, type, -1, &n, sizeof(n));
+		return (0);
+	case IMSG_CTL_LIST:
+	case IMSG_CTL_QUOTA:
+	case IMSG_CTL_SCRUB:
+		if (imsg_get_len(imsg) != 0 || fd != -1)
+			break;
+		control_to_storage(c, type, -1, NULL, 0);
+		return (0);
+	case IMSG_CTL_QUOTA_SET:
+		if (imsg_get_data(imsg, &bytes, sizeof(bytes)) == -1 ||
+		    fd != -1)
+			break;
+		control_to_storage(c, type, -1, &bytes, sizeof(bytes));
+		return (0);
 	}
+	if (fd != -1)
+		close(fd);
 	return (-1);
 }
 
@@ -309,6 +416,23 @@ control_dispatch(int fd, short event, void *arg)
 			break;
 	}
 	imsg_event_add(iev);
+}
+
+/*
+ * pv-storaged died: the clients waiting on it will get no answer, so
+ * they are told, and their connections closed.
+ */
+void
+control_storage_lost(void)
+{
+	struct ctl_conn	*c, *t;
+
+	TAILQ_FOREACH_SAFE(c, &control.conns, entry, t) {
+		if (!c->storage_jobs || c->closing)
+			continue;
+		c->storage_jobs = 0;
+		control_fail(c, "storage restarted during the request");
+	}
 }
 
 /*

@@ -36,6 +36,7 @@
 #include "netd.h"
 
 static void	netd_dispatch_parent(int, short, void *);
+static void	netd_dispatch_storage(int, short, void *);
 
 static struct netd	 env;
 struct netd		*netd_env = &env;
@@ -147,7 +148,7 @@ netd_dispatch_parent(int fd, short event, void *arg)
 		case IMSG_SOCKET_PEER:
 			if (imsg_get_id(&imsg) == PROC_STORAGE)
 				child_link_sibling(&imsg, &env.iev_storage,
-				    child_dispatch_idle);
+				    netd_dispatch_storage);
 			else if (imsg_get_id(&imsg) == PROC_DISCOVER)
 				child_link_sibling(&imsg, &env.iev_discover,
 				    child_dispatch_idle);
@@ -188,6 +189,45 @@ netd_dispatch_parent(int fd, short event, void *arg)
 		case IMSG_CTL_END:
 		case IMSG_CTL_RESULT:
 		case IMSG_CTL_FAIL:
+			control_relay(&imsg);
+			break;
+		default:
+			fatalx("%s: unexpected imsg %u", __func__,
+			    imsg_get_type(&imsg));
+		}
+		imsg_free(&imsg);
+	}
+	imsg_event_add(iev);
+}
+
+/* Answers of pv-storaged for control clients. */
+static void
+netd_dispatch_storage(int fd, short event, void *arg)
+{
+	struct imsgev	*iev = arg;
+	struct imsg	 imsg;
+	ssize_t		 n;
+
+	if (imsgev_dispatch_io(iev, event) == -1) {
+		if (errno != 0)
+			fatal("channel to storage");
+		log_debug("storage went away, waiting for its successor");
+		imsgev_clear(iev);
+		control_storage_lost();
+		return;
+	}
+	for (;;) {
+		if ((n = imsgbuf_get(&iev->ibuf, &imsg)) == -1)
+			fatal("%s: imsgbuf_get", __func__);
+		if (n == 0)
+			break;
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_CTL_FILE:
+		case IMSG_CTL_END:
+		case IMSG_CTL_RESULT:
+		case IMSG_CTL_FAIL:
+		case IMSG_CTL_QUOTA_INFO:
+		case IMSG_CTL_SCRUB_RESULT:
 			control_relay(&imsg);
 			break;
 		default:

@@ -51,5 +51,6 @@ extern struct netd	*netd_env;
 void	 control_listen(int, const struct ctl_auth *);
 void	 control_relay(struct imsg *);
 void	 control_shutdown(void);
+void	 control_storage_lost(void);
 
 #endif /* NETD_H */

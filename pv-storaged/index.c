@@ -21,19 +21,35 @@
  */
 
 #include <stdio.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
 #include "log.h"
 #include "storaged.h"
 
-#define INDEX_VERSION	1
+#define INDEX_VERSION	2
 
 static const char *const index_migrations[INDEX_VERSION] = {
 	/* 0 -> 1: the node the index belongs to */
 	"CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL,"
 	" value TEXT NOT NULL) WITHOUT ROWID;",
+	/*
+	 * 1 -> 2: blobs on this disk, and the entries naming them.  An
+	 * entry with a NULL id is a tombstone.  Entries do not reference
+	 * blobs: a replicated entry may arrive before its blob.
+	 */
+	"CREATE TABLE blobs (id TEXT PRIMARY KEY NOT NULL,"
+	" file TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,"
+	" disk_size INTEGER NOT NULL, state INTEGER NOT NULL DEFAULT 0,"
+	" added INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE entries (name TEXT PRIMARY KEY NOT NULL, id TEXT,"
+	" size INTEGER NOT NULL, hlc INTEGER NOT NULL,"
+	" origin TEXT NOT NULL, mtime INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX entries_by_id ON entries (id);",
 };
 
 static int
@@ -147,4 +163,288 @@ index_close(sqlite3 *db)
 {
 	if (db != NULL)
 		sqlite3_close(db);
+}
+
+/* One statement, prepared and bound from a format of 't'ext, 'i'nt64. */
+static sqlite3_stmt *
+index_prepare(sqlite3 *db, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt	*st;
+	va_list		 ap;
+	const char	*s;
+	int		 i, rc = SQLITE_OK;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("index: %s", sqlite3_errmsg(db));
+		return (NULL);
+	}
+	va_start(ap, fmt);
+	for (i = 0; fmt[i] != '\0' && rc == SQLITE_OK; i++) {
+		switch (fmt[i]) {
+		case 't':
+			s = va_arg(ap, const char *);
+			rc = s == NULL ? sqlite3_bind_null(st, i + 1) :
+			    sqlite3_bind_text(st, i + 1, s, -1, SQLITE_STATIC);
+			break;
+		case 'i':
+			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+			break;
+		default:
+			rc = SQLITE_MISUSE;
+		}
+	}
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		log_warnx("index: bind: %s", sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		return (NULL);
+	}
+	return (st);
+}
+
+/* Run a statement that returns no row. */
+static int
+index_done(sqlite3 *db, sqlite3_stmt *st)
+{
+	int	rc;
+
+	if (st == NULL)
+		return (-1);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("index: %s", sqlite3_errmsg(db));
+		return (-1);
+	}
+	return (0);
+}
+
+static void
+index_text(sqlite3_stmt *st, int col, char *buf, size_t len)
+{
+	const char	*s = (const char *)sqlite3_column_text(st, col);
+
+	strlcpy(buf, s ? s : "", len);
+}
+
+int
+index_begin(sqlite3 *db)
+{
+	return (index_exec(db, "BEGIN IMMEDIATE;"));
+}
+
+int
+index_commit(sqlite3 *db)
+{
+	return (index_exec(db, "COMMIT;"));
+}
+
+void
+index_rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		index_exec(db, "ROLLBACK;");
+}
+
+int
+index_meta_get(sqlite3 *db, const char *key, char *buf, size_t len)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = index_prepare(db, "SELECT value FROM meta WHERE key = ?1",
+	    "t", key)) == NULL)
+		return (-1);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		index_text(st, 0, buf, len);
+	sqlite3_finalize(st);
+	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
+}
+
+int
+index_meta_set(sqlite3 *db, const char *key, const char *value)
+{
+	return (index_done(db, index_prepare(db, "INSERT OR REPLACE INTO "
+	    "meta (key, value) VALUES (?1, ?2)", "tt", key, value)));
+}
+
+static void
+index_blob_row(sqlite3_stmt *st, struct index_blob *b)
+{
+	index_text(st, 0, b->id, sizeof(b->id));
+	index_text(st, 1, b->file, sizeof(b->file));
+	b->size = sqlite3_column_int64(st, 2);
+	b->disk_size = sqlite3_column_int64(st, 3);
+	b->state = sqlite3_column_int(st, 4);
+}
+
+#define BLOB_COLUMNS	"id, file, size, disk_size, state"
+
+/* 1: found, 0: not there, -1: error. */
+int
+index_blob_get(sqlite3 *db, const char *id, struct index_blob *b)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = index_prepare(db, "SELECT " BLOB_COLUMNS " FROM blobs "
+	    "WHERE id = ?1", "t", id)) == NULL)
+		return (-1);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		index_blob_row(st, b);
+	sqlite3_finalize(st);
+	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
+}
+
+int
+index_blob_add(sqlite3 *db, const struct index_blob *b)
+{
+	return (index_done(db, index_prepare(db, "INSERT OR REPLACE INTO "
+	    "blobs (id, file, size, disk_size, state, added) VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6)", "ttiiii", b->id, b->file,
+	    (int64_t)b->size, (int64_t)b->disk_size, (int64_t)b->state,
+	    (int64_t)time(NULL))));
+}
+
+int
+index_blob_set_state(sqlite3 *db, const char *id, int state)
+{
+	return (index_done(db, index_prepare(db, "UPDATE blobs SET state = "
+	    "?2 WHERE id = ?1", "ti", id, (int64_t)state)));
+}
+
+int
+index_blob_remove(sqlite3 *db, const char *id)
+{
+	return (index_done(db, index_prepare(db, "DELETE FROM blobs WHERE "
+	    "id = ?1", "t", id)));
+}
+
+/* Is file (a name under blobs/) one the index knows?  1, 0 or -1. */
+int
+index_blob_file_known(sqlite3 *db, const char *file)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = index_prepare(db, "SELECT 1 FROM blobs WHERE file = ?1",
+	    "t", file)) == NULL)
+		return (-1);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
+}
+
+/*
+ * Up to limit blobs after id `after' (in id order), for work in bounded
+ * batches.  Returns how many were stored in out, or -1.
+ */
+int
+index_blob_batch(sqlite3 *db, const char *after, struct index_blob *out,
+    int limit)
+{
+	sqlite3_stmt	*st;
+	int		 n = 0, rc;
+
+	if ((st = index_prepare(db, "SELECT " BLOB_COLUMNS " FROM blobs "
+	    "WHERE id > ?1 ORDER BY id LIMIT ?2", "ti", after,
+	    (int64_t)limit)) == NULL)
+		return (-1);
+	while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		index_blob_row(st, &out[n++]);
+	sqlite3_finalize(st);
+	return (n);
+}
+
+/* Is any live entry naming blob id?  1, 0 or -1. */
+int
+index_blob_referenced(sqlite3 *db, const char *id)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = index_prepare(db, "SELECT 1 FROM entries WHERE id = ?1 "
+	    "LIMIT 1", "t", id)) == NULL)
+		return (-1);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
+}
+
+/* Bytes the blobs take on disk, and how many live entries there are. */
+int
+index_usage(sqlite3 *db, uint64_t *used, uint64_t *files)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = index_prepare(db, "SELECT (SELECT COALESCE(SUM(disk_size), "
+	    "0) FROM blobs), (SELECT COUNT(*) FROM entries WHERE id IS NOT "
+	    "NULL)", "")) == NULL)
+		return (-1);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*used = sqlite3_column_int64(st, 0);
+		*files = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return (rc == SQLITE_ROW ? 0 : -1);
+}
+
+static void
+index_entry_row(sqlite3_stmt *st, struct index_entry *e)
+{
+	index_text(st, 0, e->name, sizeof(e->name));
+	index_text(st, 1, e->id, sizeof(e->id));
+	e->size = sqlite3_column_int64(st, 2);
+	e->hlc = sqlite3_column_int64(st, 3);
+	index_text(st, 4, e->origin, sizeof(e->origin));
+	e->mtime = sqlite3_column_int64(st, 5);
+}
+
+#define ENTRY_COLUMNS	"name, id, size, hlc, origin, mtime"
+
+/* The entry of name, tombstones included (id ""): 1, 0 or -1. */
+int
+index_entry_get(sqlite3 *db, const char *name, struct index_entry *e)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = index_prepare(db, "SELECT " ENTRY_COLUMNS " FROM entries "
+	    "WHERE name = ?1", "t", name)) == NULL)
+		return (-1);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		index_entry_row(st, e);
+	sqlite3_finalize(st);
+	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
+}
+
+int
+index_entry_put(sqlite3 *db, const struct index_entry *e)
+{
+	return (index_done(db, index_prepare(db, "INSERT OR REPLACE INTO "
+	    "entries (" ENTRY_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	    "ttiiti", e->name, e->id[0] != '\0' ? e->id : NULL,
+	    (int64_t)e->size, e->hlc, e->origin, e->mtime)));
+}
+
+/* Every live entry in name order; cb returning -1 stops the walk. */
+int
+index_entry_walk(sqlite3 *db, int (*cb)(const struct index_entry *, void *),
+    void *arg)
+{
+	struct index_entry	 e;
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	if ((st = index_prepare(db, "SELECT " ENTRY_COLUMNS " FROM entries "
+	    "WHERE id IS NOT NULL ORDER BY name", "")) == NULL)
+		return (-1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		index_entry_row(st, &e);
+		if (cb(&e, arg) == -1)
+			break;
+	}
+	sqlite3_finalize(st);
+	return (rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1);
 }

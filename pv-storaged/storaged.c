@@ -23,7 +23,9 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <event.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -39,8 +41,10 @@
 #include "storaged.h"
 
 static void	storaged_dispatch_parent(int, short, void *);
+static void	storaged_dispatch_net(int, short, void *);
 
-static struct storaged	 env;
+static struct storaged	 storaged_env;
+struct storaged		*env = &storaged_env;
 
 /* Read the node marker: 32 hex digits and a newline. */
 static void
@@ -85,17 +89,17 @@ storaged_open_index(struct pv_node_state *ns)
 {
 	const char	*id;
 
-	if (index_open(&env.db, "pv.db") == -1) {
+	if (index_open(&env->db, "pv.db") == -1) {
 		ns->status = NODE_FAILED;
 		snprintf(ns->reason, sizeof(ns->reason), "cannot open index "
-		    "pv.db: %s", env.db ? sqlite3_errmsg(env.db) :
+		    "pv.db: %s", env->db ? sqlite3_errmsg(env->db) :
 		    "out of memory");
 		return;
 	}
-	if ((id = index_node_id(env.db, ns->node_id)) == NULL) {
+	if ((id = index_node_id(env->db, ns->node_id)) == NULL) {
 		ns->status = NODE_FAILED;
 		snprintf(ns->reason, sizeof(ns->reason), "index pv.db: %s",
-		    sqlite3_errmsg(env.db));
+		    sqlite3_errmsg(env->db));
 		return;
 	}
 	if (strcmp(id, ns->node_id) != 0) {
@@ -106,12 +110,62 @@ storaged_open_index(struct pv_node_state *ns)
 	}
 }
 
+/* blobs/, tmp/ and quarantine/ under the data directory. */
+static void
+storaged_prepare_dirs(struct pv_node_state *ns)
+{
+	const char	*dirs[] = { "blobs", "tmp", "quarantine" };
+	size_t		 i;
+	int		 n;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (mkdir(dirs[i], 0700) == -1 && errno != EEXIST) {
+			ns->status = NODE_FAILED;
+			snprintf(ns->reason, sizeof(ns->reason), "cannot "
+			    "create %s/: %s", dirs[i], strerror(errno));
+			return;
+		}
+	if ((env->dirfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1 || fsync_path(".") == -1) {
+		ns->status = NODE_FAILED;
+		snprintf(ns->reason, sizeof(ns->reason), "data directory: %s",
+		    strerror(errno));
+		return;
+	}
+	/* leftovers of stores that a crash interrupted: never committed */
+	if ((n = jobs_clean_tmp()) > 0)
+		log_info("removed %d temporary files of interrupted stores", n);
+}
+
+int
+fsync_path(const char *dir)
+{
+	int	fd, rc;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return (-1);
+	rc = fsync(fd);
+	close(fd);
+	return (rc);
+}
+
+void
+storaged_to_net(uint32_t type, uint32_t ctlid, int fd, const void *data,
+    size_t len)
+{
+	if (imsg_compose_event(&env->iev_net, type, ctlid, 0, fd, data,
+	    len) == -1)
+		log_debug("net is away: answer %u for client %u dropped",
+		    type, ctlid);
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct child_opts	 opts;
 	uint32_t		 rnd;
 
+	env->dirfd = -1;
 	child_parse_args(PROC_STORAGE, argc, argv, &opts);
 	child_check_parent(PROC_STORAGE);
 	log_init(1, LOG_DAEMON);
@@ -125,34 +179,38 @@ main(int argc, char *argv[])
 	sqlite3_randomness(sizeof(rnd), &rnd);
 
 	event_init();
-	if (imsgev_init(&env.iev_parent, PVD_PARENT_FD, 1,
+	if (imsgev_init(&env->iev_parent, PVD_PARENT_FD, 1,
 	    storaged_dispatch_parent, NULL) == -1)
 		fatal("imsgbuf_init");
-	env.iev_parent.proc = PROC_PARENT;
+	env->iev_parent.proc = PROC_PARENT;
 	if (!opts.debug)
-		child_log_to_parent(&env.iev_parent);
+		child_log_to_parent(&env->iev_parent);
 
 	child_drop_privileges(&opts);
 
-	storaged_read_marker(&env.node);
-	if (env.node.status == NODE_OK)
-		storaged_open_index(&env.node);
-	if (env.node.status == NODE_OK)
-		log_info("serving node %s", env.node.node_id);
+	storaged_read_marker(&env->node);
+	if (env->node.status == NODE_OK)
+		storaged_open_index(&env->node);
+	if (env->node.status == NODE_OK)
+		storaged_prepare_dirs(&env->node);
+	if (env->node.status == NODE_OK)
+		log_info("serving node %s", env->node.node_id);
 	else
-		log_warnx("refusing to serve: %s", env.node.reason);
+		log_warnx("refusing to serve: %s", env->node.reason);
 
 	child_signals();
 
 	sandbox_storaged();
 
-	imsg_compose_event(&env.iev_parent, IMSG_NODE_STATE, 0, 0, -1,
-	    &env.node, sizeof(env.node));
+	imsg_compose_event(&env->iev_parent, IMSG_NODE_STATE, 0, 0, -1,
+	    &env->node, sizeof(env->node));
 
 	event_dispatch();
 
-	index_close(env.db);
-	explicit_bzero(&env.keys, sizeof(env.keys));
+	scrub_stop();
+	jobs_cancel_all();
+	index_close(env->db);
+	explicit_bzero(&env->keys, sizeof(env->keys));
 	return (0);
 }
 
@@ -176,8 +234,12 @@ storaged_dispatch_parent(int fd, short event, void *arg)
 			fatal("%s: imsgbuf_get", __func__);
 		if (n == 0)
 			break;
-		if (child_dispatch_common(iev, &imsg, &env.staging, &env.conf,
-		    &env.ready)) {
+		if (child_dispatch_common(iev, &imsg, &env->staging, &env->conf,
+		    &env->ready)) {
+			/* a new scrub interval may have come */
+			if (imsg_get_type(&imsg) == IMSG_CONF_END &&
+			    env->node.status == NODE_OK)
+				scrub_arm();
 			imsg_free(&imsg);
 			continue;
 		}
@@ -185,20 +247,116 @@ storaged_dispatch_parent(int fd, short event, void *arg)
 		case IMSG_SOCKET_PEER:
 			if (imsg_get_id(&imsg) != PROC_NET)
 				fatalx("link to an unexpected process");
-			child_link_sibling(&imsg, &env.iev_net,
-			    child_dispatch_idle);
+			child_link_sibling(&imsg, &env->iev_net,
+			    storaged_dispatch_net);
 			break;
 		case IMSG_KEYS_STORAGE:
-			if (imsg_get_data(&imsg, &env.keys,
-			    sizeof(env.keys)) == -1)
+			if (imsg_get_data(&imsg, &env->keys,
+			    sizeof(env->keys)) == -1)
 				fatalx("bad storage keys");
 			explicit_bzero(imsg.data, imsg_get_len(&imsg));
-			env.have_keys = 1;
+			env->have_keys = 1;
 			break;
 		default:
 			fatalx("%s: unexpected imsg %u", __func__,
 			    imsg_get_type(&imsg));
 		}
+		imsg_free(&imsg);
+	}
+	imsg_event_add(iev);
+}
+
+/* A request from a control client, relayed by pv-netd. */
+static int
+storaged_net_request(struct imsg *imsg)
+{
+	struct ctl_store	req;
+	struct ctl_name		n;
+	uint64_t		bytes;
+	uint32_t		ctlid = imsg_get_id(imsg);
+	int			fd;
+
+	switch (imsg_get_type(imsg)) {
+	case IMSG_CTL_STORE:
+		if (imsg_get_data(imsg, &req, sizeof(req)) == -1 ||
+		    !strbuf_terminated(req.name, sizeof(req.name)) ||
+		    req.name[0] == '\0' || (fd = imsg_get_fd(imsg)) == -1)
+			return (-1);
+		store_start(ctlid, &req, fd);
+		break;
+	case IMSG_CTL_GET:
+		if (imsg_get_data(imsg, &n, sizeof(n)) == -1 ||
+		    !strbuf_terminated(n.name, sizeof(n.name)) ||
+		    (fd = imsg_get_fd(imsg)) == -1)
+			return (-1);
+		get_start(ctlid, n.name, fd);
+		break;
+	case IMSG_CTL_DELETE:
+		if (imsg_get_data(imsg, &n, sizeof(n)) == -1 ||
+		    !strbuf_terminated(n.name, sizeof(n.name)))
+			return (-1);
+		delete_name(ctlid, n.name);
+		break;
+	case IMSG_CTL_LIST:
+		if (imsg_get_len(imsg) != 0)
+			return (-1);
+		list_names(ctlid);
+		break;
+	case IMSG_CTL_QUOTA:
+		if (imsg_get_len(imsg) != 0)
+			return (-1);
+		quota_report(ctlid);
+		break;
+	case IMSG_CTL_QUOTA_SET:
+		if (imsg_get_data(imsg, &bytes, sizeof(bytes)) == -1)
+			return (-1);
+		quota_set(ctlid, bytes);
+		break;
+	case IMSG_CTL_SCRUB:
+		if (imsg_get_len(imsg) != 0)
+			return (-1);
+		scrub_start(ctlid);
+		break;
+	case IMSG_CTL_CANCEL:
+		if (imsg_get_len(imsg) != 0)
+			return (-1);
+		jobs_cancel(ctlid);
+		break;
+	default:
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * pv-netd faces the network and the control clients: every message is
+ * checked, and one that is malformed or not legal here means pv-netd is
+ * broken, which is fatal (pvd restarts us).
+ */
+static void
+storaged_dispatch_net(int fd, short event, void *arg)
+{
+	struct imsgev	*iev = arg;
+	struct imsg	 imsg;
+	ssize_t		 n;
+
+	if (imsgev_dispatch_io(iev, event) == -1) {
+		if (errno != 0)
+			fatal("channel to net");
+		log_debug("net went away, waiting for its successor");
+		imsgev_clear(iev);
+		/* its clients are gone with it */
+		jobs_cancel_all();
+		return;
+	}
+	for (;;) {
+		if ((n = imsgbuf_get(&iev->ibuf, &imsg)) == -1)
+			fatal("%s: imsgbuf_get", __func__);
+		if (n == 0)
+			break;
+		if (storaged_net_request(&imsg) == -1)
+			fatalx("%s: bad imsg %u from net", __func__,
+			    imsg_get_type(&imsg));
 		imsg_free(&imsg);
 	}
 	imsg_event_add(iev);

@@ -21,6 +21,7 @@
 
 #include <sqlite3.h>
 
+#include "blob.h"
 #include "pvd.h"
 
 struct storaged {
@@ -33,11 +34,111 @@ struct storaged {
 	int			 ready;
 	struct pv_node_state	 node;
 	sqlite3			*db;
+	int			 dirfd;		/* the data directory */
 };
+
+extern struct storaged	*env;
+
+/* A store or a get in progress. */
+enum job_type {
+	JOB_STORE,
+	JOB_GET
+};
+
+#define JOB_BUFSIZE		(64 * 1024)
+
+struct job {
+	TAILQ_ENTRY(job)	 entry;
+	enum job_type		 type;
+	uint32_t		 ctlid;		/* the control client */
+	char			 name[PVD_NAME_MAX + 1];
+	int			 fd;		/* the client's descriptor */
+	int			 regular;	/* fd is a file, not a pipe */
+	int			 size_known;
+	uint64_t		 expect;	/* store: size announced */
+	uint64_t		 done;		/* bytes moved */
+	uint64_t		 checked;	/* store: quota checked at */
+	int			 deduplicated;
+	int			 tmpfd;
+	char			 tmpname[64];	/* "": nothing to remove */
+	int			 blobfd;
+	int			 writer_open;
+	int			 reader_open;
+	struct blob_writer	 bw;
+	struct blob_reader	 br;
+	struct event		 ev;
+	size_t			 buflen, bufoff;	/* get: pending output */
+	uint8_t			 buf[JOB_BUFSIZE];
+};
+
+/* A row of the blobs table: content on this disk. */
+enum blob_state {
+	BLOB_OK,
+	BLOB_DAMAGED		/* quarantined, to be fetched again */
+};
+
+struct index_blob {
+	char		id[PVD_ID_HEXLEN];
+	char		file[PVD_ID_HEXLEN];	/* name under blobs/ */
+	uint64_t	size;			/* plaintext */
+	uint64_t	disk_size;
+	int		state;			/* enum blob_state */
+};
+
+/* A row of the entries table: a name; id "" is a tombstone. */
+struct index_entry {
+	char		name[PVD_NAME_MAX + 1];
+	char		id[PVD_ID_HEXLEN];
+	uint64_t	size;
+	int64_t		hlc;
+	char		origin[PVD_NODEID_HEXLEN];
+	int64_t		mtime;
+};
+
+/* storaged.c */
+void		 storaged_to_net(uint32_t, uint32_t, int, const void *, size_t);
+int		 fsync_path(const char *);
+
+/* store.c */
+void		 store_start(uint32_t, const struct ctl_store *, int);
+void		 get_start(uint32_t, const char *, int);
+void		 delete_name(uint32_t, const char *);
+void		 list_names(uint32_t);
+void		 quota_report(uint32_t);
+void		 quota_set(uint32_t, uint64_t);
+int		 quota_available(uint64_t *, struct ctl_quota *);
+uint64_t	 quota_limit(void);
+void		 jobs_cancel(uint32_t);
+void		 jobs_cancel_all(void);
+int		 blob_collect(const char *);
+int		 jobs_clean_tmp(void);
+
+/* scrub.c */
+void		 scrub_start(uint32_t);
+void		 scrub_arm(void);
+void		 scrub_stop(void);
 
 /* index.c */
 int		 index_open(sqlite3 **, const char *);
 const char	*index_node_id(sqlite3 *, const char *);
 void		 index_close(sqlite3 *);
+int		 index_begin(sqlite3 *);
+int		 index_commit(sqlite3 *);
+void		 index_rollback(sqlite3 *);
+int		 index_meta_get(sqlite3 *, const char *, char *, size_t);
+int		 index_meta_set(sqlite3 *, const char *, const char *);
+int		 index_blob_get(sqlite3 *, const char *, struct index_blob *);
+int		 index_blob_add(sqlite3 *, const struct index_blob *);
+int		 index_blob_set_state(sqlite3 *, const char *, int);
+int		 index_blob_remove(sqlite3 *, const char *);
+int		 index_blob_file_known(sqlite3 *, const char *);
+int		 index_blob_batch(sqlite3 *, const char *, struct index_blob *,
+		    int);
+int		 index_blob_referenced(sqlite3 *, const char *);
+int		 index_usage(sqlite3 *, uint64_t *, uint64_t *);
+int		 index_entry_get(sqlite3 *, const char *, struct index_entry *);
+int		 index_entry_put(sqlite3 *, const struct index_entry *);
+int		 index_entry_walk(sqlite3 *,
+		    int (*)(const struct index_entry *, void *), void *);
 
 #endif /* STORAGED_H */

@@ -1,0 +1,805 @@
+/*
+ * Copyright (c) 2026 The PeerVault developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * Storing and returning files.  A store streams the client's descriptor
+ * once through the blob writer into tmp/, in constant memory; then the
+ * blob is fsynced, renamed into blobs/, its directory fsynced, and only
+ * then is the name committed to the index.  A get streams a blob through
+ * the blob reader, which releases only verified bytes, into the client's
+ * descriptor.  Both are jobs driven by the event loop, a bounded number
+ * at a time, so that one slow client never stalls the others.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "log.h"
+#include "storaged.h"
+
+#define JOB_MAX_ACTIVE		8	/* jobs moving bytes at once */
+#define JOB_MAX_QUEUED		256	/* jobs waiting for their turn */
+#define JOB_READS_PER_TURN	4	/* buffers per callback */
+
+static TAILQ_HEAD(, job)	jobs_active = TAILQ_HEAD_INITIALIZER(jobs_active);
+static TAILQ_HEAD(, job)	jobs_queued = TAILQ_HEAD_INITIALIZER(jobs_queued);
+static size_t			njobs_active, njobs_queued;
+static int64_t			hlc_last;
+
+static void	job_run(struct job *);
+static void	job_io(int, short, void *);
+static void	job_end(struct job *);
+
+static void
+ctl_fail(uint32_t ctlid, const char *fmt, ...)
+    __attribute__((__format__ (printf, 2, 3)));
+
+static void
+ctl_fail(uint32_t ctlid, const char *fmt, ...)
+{
+	struct ctl_result	res;
+	va_list			ap;
+
+	memset(&res, 0, sizeof(res));
+	res.code = 1;
+	va_start(ap, fmt);
+	vsnprintf(res.msg, sizeof(res.msg), fmt, ap);
+	va_end(ap);
+	storaged_to_net(IMSG_CTL_FAIL, ctlid, -1, &res, sizeof(res));
+}
+
+/*
+ * A hybrid logical clock value: milliseconds since the epoch in the
+ * high bits, a counter in the low 16, never going back.
+ */
+static int64_t
+hlc_next(void)
+{
+	struct timespec	ts;
+	int64_t		now;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000) << 16;
+	hlc_last = now > hlc_last ? now : hlc_last + 1;
+	return (hlc_last);
+}
+
+/*
+ * How much a store may still write: the quota (pvctl quota set wins over
+ * pvd.conf) less what the blobs use, and the disk's free space less the
+ * reserve.  Fills q when given.
+ */
+int
+quota_available(uint64_t *avail, struct ctl_quota *q)
+{
+	struct ctl_quota	 tmp;
+	struct statvfs		 sv;
+	uint64_t		 free_disk, by_quota = UINT64_MAX, by_disk;
+
+	if (q == NULL)
+		q = &tmp;
+	memset(q, 0, sizeof(*q));
+	if (index_usage(env->db, &q->used, &q->files) == -1)
+		return (-1);
+	q->quota = quota_limit();
+	q->reserve = env->conf != NULL ? env->conf->g.reserve : 0;
+	if (fstatvfs(env->dirfd, &sv) == -1) {
+		log_warn("statvfs of the data directory");
+		return (-1);
+	}
+	free_disk = (uint64_t)sv.f_bavail * sv.f_frsize;
+	q->disk_free = free_disk;
+	if (q->quota != 0)
+		by_quota = q->quota > q->used ? q->quota - q->used : 0;
+	by_disk = free_disk > q->reserve ? free_disk - q->reserve : 0;
+	q->available = by_quota < by_disk ? by_quota : by_disk;
+	*avail = q->available;
+	return (0);
+}
+
+/* The quota in force: a value set with pvctl, else pvd.conf's. */
+uint64_t
+quota_limit(void)
+{
+	char		buf[32];
+	const char	*errstr;
+	uint64_t	v;
+
+	if (index_meta_get(env->db, "quota", buf, sizeof(buf)) == 1) {
+		v = strtonum(buf, 0, LLONG_MAX, &errstr);
+		if (errstr == NULL)
+			return (v);
+	}
+	return (env->conf != NULL ? env->conf->g.quota : 0);
+}
+
+static int
+quota_check(uint32_t ctlid, uint64_t need)
+{
+	char		a[32], b[32];
+	uint64_t	avail;
+
+	if (quota_available(&avail, NULL) == -1) {
+		ctl_fail(ctlid, "cannot tell the space available");
+		return (-1);
+	}
+	if (need > avail) {
+		fmt_size(need, a, sizeof(a));
+		fmt_size(avail, b, sizeof(b));
+		ctl_fail(ctlid, "quota exceeded: need %s, available %s", a, b);
+		return (-1);
+	}
+	return (0);
+}
+
+static struct job *
+job_new(enum job_type type, uint32_t ctlid, const char *name, int fd)
+{
+	struct job	*j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return (NULL);
+	j->type = type;
+	j->ctlid = ctlid;
+	strlcpy(j->name, name, sizeof(j->name));
+	j->fd = fd;
+	j->tmpfd = -1;
+	j->blobfd = -1;
+	return (j);
+}
+
+/* Queue a job; it runs when fewer than JOB_MAX_ACTIVE are running. */
+static void
+job_enqueue(struct job *j)
+{
+	if (njobs_active < JOB_MAX_ACTIVE) {
+		TAILQ_INSERT_TAIL(&jobs_active, j, entry);
+		njobs_active++;
+		job_run(j);
+	} else {
+		TAILQ_INSERT_TAIL(&jobs_queued, j, entry);
+		njobs_queued++;
+	}
+}
+
+/* Ask for the next turn: readiness for a pipe, a zero timer for a file. */
+static void
+job_wait(struct job *j, short what)
+{
+	struct timeval	tv = { 0, 0 };
+
+	if (event_initialized(&j->ev))
+		event_del(&j->ev);
+	if (j->regular) {
+		evtimer_set(&j->ev, job_io, j);
+		evtimer_add(&j->ev, &tv);
+	} else {
+		event_set(&j->ev, j->fd, what, job_io, j);
+		event_add(&j->ev, NULL);
+	}
+}
+
+static int
+fd_prepare(struct job *j, int want_write)
+{
+	struct stat	sb;
+	int		fl, mode;
+
+	if (fstat(j->fd, &sb) == -1 || (fl = fcntl(j->fd, F_GETFL)) == -1)
+		return (-1);
+	mode = fl & O_ACCMODE;
+	if (want_write ? mode == O_RDONLY : mode == O_WRONLY)
+		return (-1);
+	if (S_ISREG(sb.st_mode))
+		j->regular = 1;
+	else if (S_ISFIFO(sb.st_mode)) {
+		if (fcntl(j->fd, F_SETFL, fl | O_NONBLOCK) == -1)
+			return (-1);
+	} else
+		return (-1);
+	return (0);
+}
+
+void
+store_start(uint32_t ctlid, const struct ctl_store *req, int fd)
+{
+	struct job	*j;
+
+	if (env->node.status != NODE_OK) {
+		close(fd);
+		ctl_fail(ctlid, "storage refuses data: %s", env->node.reason);
+		return;
+	}
+	if (req->size_known && quota_check(ctlid,
+	    blob_stored_size(req->size, BLOB_SEGMENT_SIZE)) == -1) {
+		close(fd);
+		return;
+	}
+	if (njobs_queued >= JOB_MAX_QUEUED ||
+	    (j = job_new(JOB_STORE, ctlid, req->name, fd)) == NULL) {
+		close(fd);
+		ctl_fail(ctlid, "storage is busy, try again");
+		return;
+	}
+	j->expect = req->size_known ? req->size : 0;
+	j->size_known = req->size_known;
+	job_enqueue(j);
+}
+
+static int
+store_open_tmp(struct job *j)
+{
+	uint8_t	rnd[8];
+	char	hex[sizeof(rnd) * 2 + 1];
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return (-1);
+	hex_encode(rnd, sizeof(rnd), hex, sizeof(hex));
+	snprintf(j->tmpname, sizeof(j->tmpname), "tmp/%s.blob", hex);
+	if ((j->tmpfd = open(j->tmpname, O_RDWR | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+		return (-1);
+	return (blob_writer_init(&j->bw, env->keys.blob_key,
+	    BLOB_SEGMENT_SIZE, j->tmpfd));
+}
+
+/* mkdir blobs/ab and blobs/ab/cd as needed, fsyncing what changed. */
+static int
+blob_dirs(const char *file, char *dir, size_t len)
+{
+	char	top[16];
+
+	snprintf(top, sizeof(top), "blobs/%.2s", file);
+	snprintf(dir, len, "blobs/%.2s/%.2s", file, file + 2);
+	if (mkdir(top, 0700) == 0) {
+		if (fsync_path("blobs") == -1)
+			return (-1);
+	} else if (errno != EEXIST)
+		return (-1);
+	if (mkdir(dir, 0700) == 0) {
+		if (fsync_path(top) == -1)
+			return (-1);
+	} else if (errno != EEXIST)
+		return (-1);
+	return (0);
+}
+
+/*
+ * The content is all in tmp/: make it durable, move it into place (or
+ * drop it when the same content is there already), then commit the name.
+ */
+static void
+store_commit(struct job *j)
+{
+	struct index_blob	b, old;
+	struct index_entry	e;
+	struct ctl_file		f;
+	uint8_t			id[BLOB_ID_LEN];
+	char			dir[64], path[PATH_MAX];
+	uint64_t		size;
+	int			have;
+
+	if (blob_writer_finish(&j->bw, id, &size) == -1) {
+		ctl_fail(j->ctlid, "cannot write the blob of %s: %s", j->name,
+		    strerror(errno));
+		goto fail;
+	}
+	memset(&b, 0, sizeof(b));
+	hex_encode(id, sizeof(id), b.id, sizeof(b.id));
+	blob_name(env->keys.name_key, id, b.file);
+	b.size = size;
+	b.disk_size = blob_stored_size(size, BLOB_SEGMENT_SIZE);
+
+	if ((have = index_blob_get(env->db, b.id, &old)) == -1) {
+		ctl_fail(j->ctlid, "index error");
+		goto fail;
+	}
+	if (have && old.state == BLOB_OK) {
+		/* the same content is stored already */
+		unlink(j->tmpname);
+		j->deduplicated = 1;
+	} else {
+		if (quota_check(j->ctlid, b.disk_size) == -1)
+			goto fail;
+		snprintf(path, sizeof(path), "blobs/%.2s/%.2s/%s", b.file,
+		    b.file + 2, b.file);
+		if (fsync(j->tmpfd) == -1 ||
+		    blob_dirs(b.file, dir, sizeof(dir)) == -1 ||
+		    rename(j->tmpname, path) == -1 || fsync_path(dir) == -1) {
+			ctl_fail(j->ctlid, "cannot store %s: %s", j->name,
+			    strerror(errno));
+			goto fail;
+		}
+	}
+	j->tmpname[0] = '\0';
+
+	memset(&e, 0, sizeof(e));
+	strlcpy(e.name, j->name, sizeof(e.name));
+	strlcpy(e.id, b.id, sizeof(e.id));
+	e.size = size;
+	e.hlc = hlc_next();
+	strlcpy(e.origin, env->node.node_id, sizeof(e.origin));
+	e.mtime = time(NULL);
+	if (index_begin(env->db) == -1 ||
+	    (!j->deduplicated && index_blob_add(env->db, &b) == -1) ||
+	    index_entry_put(env->db, &e) == -1 ||
+	    index_commit(env->db) == -1) {
+		index_rollback(env->db);
+		ctl_fail(j->ctlid, "cannot record %s in the index", j->name);
+		/* the blob is an orphan now: the scrub removes it */
+		goto fail;
+	}
+	log_debug("stored %s, %llu bytes, id %s%s", j->name,
+	    (unsigned long long)size, b.id, j->deduplicated ?
+	    " (deduplicated)" : "");
+
+	memset(&f, 0, sizeof(f));
+	strlcpy(f.name, e.name, sizeof(f.name));
+	strlcpy(f.id, e.id, sizeof(f.id));
+	f.size = size;
+	f.mtime = e.mtime;
+	f.replicas = 1;
+	f.deduplicated = j->deduplicated;
+	storaged_to_net(IMSG_CTL_FILE, j->ctlid, -1, &f, sizeof(f));
+	storaged_to_net(IMSG_CTL_END, j->ctlid, -1, NULL, 0);
+ fail:
+	job_end(j);
+}
+
+/* One turn of a store: a few buffers from the client into the blob. */
+static void
+store_turn(struct job *j)
+{
+	uint64_t	avail;
+	ssize_t		n;
+	int		i;
+
+	for (i = 0; i < JOB_READS_PER_TURN; i++) {
+		if ((n = read(j->fd, j->buf, sizeof(j->buf))) == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				job_wait(j, EV_READ);
+				return;
+			}
+			ctl_fail(j->ctlid, "reading %s: %s", j->name,
+			    strerror(errno));
+			job_end(j);
+			return;
+		}
+		if (n == 0) {
+			store_commit(j);
+			return;
+		}
+		if (blob_writer_update(&j->bw, j->buf, n) == -1) {
+			ctl_fail(j->ctlid, "writing the blob of %s: %s",
+			    j->name, strerror(errno));
+			job_end(j);
+			return;
+		}
+		j->done += n;
+	}
+	/* a pipe has no size to check in advance: check as it grows */
+	if (!j->size_known && (j->done >> 20) != (j->checked >> 20)) {
+		j->checked = j->done;
+		if (quota_available(&avail, NULL) == 0 &&
+		    blob_stored_size(j->done, BLOB_SEGMENT_SIZE) > avail) {
+			quota_check(j->ctlid, blob_stored_size(j->done,
+			    BLOB_SEGMENT_SIZE));
+			job_end(j);
+			return;
+		}
+	}
+	job_wait(j, EV_READ);
+}
+
+void
+get_start(uint32_t ctlid, const char *name, int fd)
+{
+	struct index_entry	 e;
+	struct index_blob	 b;
+	struct ctl_file		 f;
+	struct job		*j;
+	char			 path[PATH_MAX];
+	uint8_t			 id[BLOB_ID_LEN];
+	int			 rc;
+
+	if (env->node.status != NODE_OK) {
+		close(fd);
+		ctl_fail(ctlid, "storage refuses to serve: %s",
+		    env->node.reason);
+		return;
+	}
+	if ((rc = index_entry_get(env->db, name, &e)) != 1 ||
+	    e.id[0] == '\0') {
+		close(fd);
+		ctl_fail(ctlid, rc == -1 ? "index error" :
+		    "no such file: %s", name);
+		return;
+	}
+	if ((rc = index_blob_get(env->db, e.id, &b)) != 1 ||
+	    b.state != BLOB_OK) {
+		close(fd);
+		ctl_fail(ctlid, "the content of %s is not on this node%s", name,
+		    rc == 1 ? " (damaged, in quarantine)" : "");
+		return;
+	}
+	if ((j = job_new(JOB_GET, ctlid, name, fd)) == NULL) {
+		close(fd);
+		ctl_fail(ctlid, "storage is busy, try again");
+		return;
+	}
+	snprintf(path, sizeof(path), "blobs/%.2s/%.2s/%s", b.file, b.file + 2,
+	    b.file);
+	hex_decode(e.id, id, sizeof(id));
+	if ((j->blobfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
+	    -1 || blob_reader_init(&j->br, env->keys.blob_key, j->blobfd,
+	    id) == -1) {
+		ctl_fail(ctlid, "%s failed verification: %s", name,
+		    j->blobfd == -1 ? strerror(errno) :
+		    blob_reader_error(&j->br));
+		job_end(j);
+		return;
+	}
+	j->reader_open = 1;
+
+	memset(&f, 0, sizeof(f));
+	strlcpy(f.name, e.name, sizeof(f.name));
+	strlcpy(f.id, e.id, sizeof(f.id));
+	f.size = e.size;
+	f.mtime = e.mtime;
+	f.replicas = 1;
+	storaged_to_net(IMSG_CTL_FILE, ctlid, -1, &f, sizeof(f));
+	job_enqueue(j);
+}
+
+/* One turn of a get: verified bytes from the blob out to the client. */
+static void
+get_turn(struct job *j)
+{
+	ssize_t	n;
+	int	i;
+
+	for (i = 0; i < JOB_READS_PER_TURN; i++) {
+		if (j->buflen == 0) {
+			if ((n = blob_reader_read(&j->br, j->buf,
+			    sizeof(j->buf))) == -1) {
+				log_warnx("get %s: %s", j->name,
+				    blob_reader_error(&j->br));
+				ctl_fail(j->ctlid, "%s failed verification: %s",
+				    j->name, blob_reader_error(&j->br));
+				job_end(j);
+				return;
+			}
+			if (n == 0) {
+				/* close first: the client waits for EOF */
+				close(j->fd);
+				j->fd = -1;
+				storaged_to_net(IMSG_CTL_END, j->ctlid, -1,
+				    NULL, 0);
+				job_end(j);
+				return;
+			}
+			j->buflen = n;
+			j->bufoff = 0;
+		}
+		n = write(j->fd, j->buf + j->bufoff, j->buflen);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				job_wait(j, EV_WRITE);
+				return;
+			}
+			ctl_fail(j->ctlid, "writing %s: %s", j->name,
+			    strerror(errno));
+			job_end(j);
+			return;
+		}
+		j->bufoff += n;
+		j->buflen -= n;
+		j->done += n;
+	}
+	job_wait(j, EV_WRITE);
+}
+
+static void
+job_io(int fd, short event, void *arg)
+{
+	struct job	*j = arg;
+
+	if (j->type == JOB_STORE)
+		store_turn(j);
+	else
+		get_turn(j);
+}
+
+static void
+job_run(struct job *j)
+{
+	if (fd_prepare(j, j->type == JOB_GET) == -1) {
+		ctl_fail(j->ctlid, "refusing the descriptor for %s: not a "
+		    "regular file or a pipe open the right way", j->name);
+		job_end(j);
+		return;
+	}
+	if (j->type == JOB_STORE && store_open_tmp(j) == -1) {
+		ctl_fail(j->ctlid, "cannot create a temporary blob: %s",
+		    strerror(errno));
+		job_end(j);
+		return;
+	}
+	j->writer_open = j->type == JOB_STORE;
+	job_wait(j, j->type == JOB_STORE ? EV_READ : EV_WRITE);
+}
+
+/* Release a job, whatever its state, and start the next one waiting. */
+static void
+job_end(struct job *j)
+{
+	struct job	*next;
+
+	if (event_initialized(&j->ev))
+		event_del(&j->ev);
+	if (j->writer_open)
+		blob_writer_free(&j->bw);
+	if (j->reader_open)
+		blob_reader_free(&j->br);
+	if (j->tmpname[0] != '\0')
+		unlink(j->tmpname);
+	if (j->tmpfd != -1)
+		close(j->tmpfd);
+	if (j->blobfd != -1)
+		close(j->blobfd);
+	if (j->fd != -1)
+		close(j->fd);
+	TAILQ_REMOVE(&jobs_active, j, entry);
+	njobs_active--;
+	explicit_bzero(j->buf, sizeof(j->buf));
+	free(j);
+
+	if ((next = TAILQ_FIRST(&jobs_queued)) != NULL) {
+		TAILQ_REMOVE(&jobs_queued, next, entry);
+		njobs_queued--;
+		TAILQ_INSERT_TAIL(&jobs_active, next, entry);
+		njobs_active++;
+		job_run(next);
+	}
+}
+
+/* The client went away: drop its jobs, leaving nothing behind. */
+void
+jobs_cancel(uint32_t ctlid)
+{
+	struct job	*j, *t;
+
+	TAILQ_FOREACH_SAFE(j, &jobs_queued, entry, t)
+		if (j->ctlid == ctlid) {
+			TAILQ_REMOVE(&jobs_queued, j, entry);
+			njobs_queued--;
+			/* a queued job is counted as active by job_end */
+			TAILQ_INSERT_TAIL(&jobs_active, j, entry);
+			njobs_active++;
+			job_end(j);
+		}
+	TAILQ_FOREACH_SAFE(j, &jobs_active, entry, t)
+		if (j->ctlid == ctlid)
+			job_end(j);
+}
+
+void
+jobs_cancel_all(void)
+{
+	struct job	*j;
+
+	while ((j = TAILQ_FIRST(&jobs_queued)) != NULL) {
+		TAILQ_REMOVE(&jobs_queued, j, entry);
+		njobs_queued--;
+		TAILQ_INSERT_TAIL(&jobs_active, j, entry);
+		njobs_active++;
+		job_end(j);
+	}
+	while ((j = TAILQ_FIRST(&jobs_active)) != NULL)
+		job_end(j);
+}
+
+/*
+ * Remove what is in tmp/ but belongs to no store in progress: what a
+ * crash or a killed client left.  Returns how many files went.
+ */
+int
+jobs_clean_tmp(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct job	*j;
+	char		 path[PATH_MAX];
+	int		 n = 0, owned;
+
+	if ((d = opendir("tmp")) == NULL) {
+		log_warn("opendir tmp");
+		return (0);
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "tmp/%s", de->d_name);
+		owned = 0;
+		TAILQ_FOREACH(j, &jobs_active, entry)
+			if (strcmp(j->tmpname, path) == 0)
+				owned = 1;
+		if (owned)
+			continue;
+		if (unlink(path) == 0)
+			n++;
+		else
+			log_warn("unlink %s", path);
+	}
+	closedir(d);
+	return (n);
+}
+
+/* Blob id is no longer named by a live entry: remove it. */
+int
+blob_collect(const char *id)
+{
+	struct index_blob	b;
+	char			path[PATH_MAX];
+	int			rc;
+
+	if ((rc = index_blob_referenced(env->db, id)) != 0)
+		return (rc);
+	if (index_blob_get(env->db, id, &b) != 1)
+		return (0);
+	snprintf(path, sizeof(path), "blobs/%.2s/%.2s/%s", b.file, b.file + 2,
+	    b.file);
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_warn("unlink %s", path);
+		return (-1);
+	}
+	return (index_blob_remove(env->db, id));
+}
+
+void
+delete_name(uint32_t ctlid, const char *name)
+{
+	struct index_entry	e;
+	struct ctl_result	res;
+	char			id[PVD_ID_HEXLEN];
+	int			rc;
+
+	if (env->node.status != NODE_OK) {
+		ctl_fail(ctlid, "storage refuses data: %s", env->node.reason);
+		return;
+	}
+	if ((rc = index_entry_get(env->db, name, &e)) != 1 ||
+	    e.id[0] == '\0') {
+		ctl_fail(ctlid, rc == -1 ? "index error" :
+		    "no such file: %s", name);
+		return;
+	}
+	strlcpy(id, e.id, sizeof(id));
+	e.id[0] = '\0';
+	e.size = 0;
+	e.hlc = hlc_next();
+	strlcpy(e.origin, env->node.node_id, sizeof(e.origin));
+	e.mtime = time(NULL);
+	if (index_entry_put(env->db, &e) == -1) {
+		ctl_fail(ctlid, "cannot record the delete of %s", name);
+		return;
+	}
+	if (blob_collect(id) == -1)
+		log_warnx("delete %s: blob %s left for the scrub", name, id);
+	memset(&res, 0, sizeof(res));
+	snprintf(res.msg, sizeof(res.msg), "deleted %s", name);
+	storaged_to_net(IMSG_CTL_RESULT, ctlid, -1, &res, sizeof(res));
+}
+
+static int
+list_one(const struct index_entry *e, void *arg)
+{
+	struct ctl_file		f;
+	struct index_blob	b;
+	uint32_t		ctlid = *(uint32_t *)arg;
+
+	memset(&f, 0, sizeof(f));
+	strlcpy(f.name, e->name, sizeof(f.name));
+	strlcpy(f.id, e->id, sizeof(f.id));
+	f.size = e->size;
+	f.mtime = e->mtime;
+	f.replicas = index_blob_get(env->db, e->id, &b) == 1 &&
+	    b.state == BLOB_OK ? 1 : 0;
+	storaged_to_net(IMSG_CTL_FILE, ctlid, -1, &f, sizeof(f));
+	return (0);
+}
+
+void
+list_names(uint32_t ctlid)
+{
+	if (env->node.status != NODE_OK) {
+		ctl_fail(ctlid, "storage refuses to serve: %s",
+		    env->node.reason);
+		return;
+	}
+	if (index_entry_walk(env->db, list_one, &ctlid) == -1) {
+		ctl_fail(ctlid, "index error");
+		return;
+	}
+	storaged_to_net(IMSG_CTL_END, ctlid, -1, NULL, 0);
+}
+
+void
+quota_report(uint32_t ctlid)
+{
+	struct ctl_quota	q;
+	uint64_t		avail;
+
+	if (env->node.status != NODE_OK) {
+		ctl_fail(ctlid, "storage refuses to serve: %s",
+		    env->node.reason);
+		return;
+	}
+	if (quota_available(&avail, &q) == -1) {
+		ctl_fail(ctlid, "cannot tell the space available");
+		return;
+	}
+	storaged_to_net(IMSG_CTL_QUOTA_INFO, ctlid, -1, &q, sizeof(q));
+}
+
+void
+quota_set(uint32_t ctlid, uint64_t bytes)
+{
+	struct ctl_result	res;
+	char			buf[32], human[32];
+
+	if (env->node.status != NODE_OK) {
+		ctl_fail(ctlid, "storage refuses data: %s", env->node.reason);
+		return;
+	}
+	if (bytes > LLONG_MAX) {
+		ctl_fail(ctlid, "quota too large");
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)bytes);
+	if (index_meta_set(env->db, "quota", buf) == -1) {
+		ctl_fail(ctlid, "cannot record the quota");
+		return;
+	}
+	memset(&res, 0, sizeof(res));
+	if (bytes == 0)
+		snprintf(res.msg, sizeof(res.msg), "quota removed");
+	else {
+		fmt_size(bytes, human, sizeof(human));
+		snprintf(res.msg, sizeof(res.msg), "quota set to %s", human);
+	}
+	log_info("%s", res.msg);
+	storaged_to_net(IMSG_CTL_RESULT, ctlid, -1, &res, sizeof(res));
+}
