@@ -59,7 +59,7 @@ struct msgbuf {
 	struct ibuf		*rpmsg;		/* message being filled */
 	struct ibuf		*(*readhdr)(struct ibuf *, void *, int *);
 	void			*rarg;
-	int			 rfd;		/* received, not yet claimed */
+	int			 rfd;		/* for the kept header */
 	int			 rerrno;	/* not 0: stream broken */
 };
 
@@ -940,31 +940,43 @@ msgbuf_close_rfd(struct msgbuf *msgbuf)
 }
 
 /*
- * Split the n bytes just read (after the rlen bytes of an incomplete
- * header kept from the last read) into messages.  newfd, when not -1,
- * was received with them and goes to the next header the callback
- * accepts it for; if none does before the bytes run out, it is closed.
+ * Split the n bytes just read, which follow the rlen bytes of an
+ * incomplete header kept from the last read, into messages.
+ *
+ * Descriptors.  The writer sends at most one per sendmsg, together with
+ * the first byte of the message that carries it, and recvmsg returns
+ * at most one per call.  So a descriptor belongs to a header that
+ * starts in the bytes it came with, never to an earlier or a later one:
+ * - msgbuf->rfd came with the first byte of the kept header: only that
+ *   header may claim it, and it is closed once that header is parsed;
+ * - newfd came with the n new bytes: the first header that starts in
+ *   them and asks for a descriptor claims it.  If the bytes end in an
+ *   incomplete header that starts in them, newfd is kept for it as the
+ *   next rfd; otherwise no message can claim it and it is closed.
+ * Hence at most two descriptors are held at once, and none is closed
+ * while a message that may claim it is still incomplete.
  */
 static int
 msgbuf_frame(struct msgbuf *msgbuf, size_t n, int newfd)
 {
 	struct ibuf	 hdr;
 	struct ibuf	*m;
-	size_t		 avail, pos = 0, take;
-	int		 saved_errno;
+	size_t		 avail, kept, pos = 0, take;
+	int		 saved_errno, *fdp;
 
-	if (newfd >= 0) {
-		msgbuf_close_rfd(msgbuf);
-		msgbuf->rfd = newfd;
-	}
-	avail = msgbuf->rlen + n;
+	kept = msgbuf->rlen;
+	avail = kept + n;
 	while (pos < avail) {
 		if (msgbuf->rpmsg == NULL) {
 			if (avail - pos < msgbuf->hdrsize)
 				break;
+			/* Only the kept header starts before the new bytes. */
+			fdp = pos < kept ? &msgbuf->rfd : &newfd;
 			ibuf_from_buffer(&hdr, msgbuf->rbuf + pos,
 			    msgbuf->hdrsize);
-			m = msgbuf->readhdr(&hdr, msgbuf->rarg, &msgbuf->rfd);
+			m = msgbuf->readhdr(&hdr, msgbuf->rarg, fdp);
+			if (fdp == &msgbuf->rfd)
+				msgbuf_close_rfd(msgbuf);
 			if (m == NULL)
 				goto fail;
 			if (ibuf_left(m) == 0) {
@@ -991,8 +1003,21 @@ msgbuf_frame(struct msgbuf *msgbuf, size_t n, int newfd)
 	if (msgbuf->rlen > 0)
 		memmove(msgbuf->rbuf, msgbuf->rbuf + pos, msgbuf->rlen);
 	explicit_bzero(msgbuf->rbuf + msgbuf->rlen, avail - msgbuf->rlen);
-	if (msgbuf->rlen == 0)
+
+	/*
+	 * pos < kept: the kept header is still incomplete and keeps rfd;
+	 * the new bytes are all inside it, so newfd belongs to nothing.
+	 * Otherwise what is left, if anything, starts in the new bytes.
+	 */
+	if (pos >= kept) {
 		msgbuf_close_rfd(msgbuf);
+		if (msgbuf->rlen > 0) {
+			msgbuf->rfd = newfd;
+			newfd = -1;
+		}
+	}
+	if (newfd >= 0)
+		close_keep_errno(newfd);
 	return (1);
 
  fail:
@@ -1001,6 +1026,8 @@ msgbuf_frame(struct msgbuf *msgbuf, size_t n, int newfd)
 	ibuf_free(msgbuf->rpmsg);
 	msgbuf->rpmsg = NULL;
 	msgbuf_close_rfd(msgbuf);
+	if (newfd >= 0)
+		close(newfd);
 	explicit_bzero(msgbuf->rbuf, avail);
 	msgbuf->rlen = 0;
 	errno = saved_errno;

@@ -24,6 +24,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 
 #include <arpa/inet.h>
 
@@ -1217,6 +1218,466 @@ START_TEST(test_compose_consumes_fd)
 END_TEST
 
 /*
+ * descriptors around the read boundary
+ *
+ * A descriptor travels with the first byte of its message, but the
+ * reader frames a message only once its whole header is in.  When a
+ * read of IBUF_READ_SIZE bytes ends inside a header, the descriptor
+ * that came with it must wait for that header, and one that arrives
+ * with the next read must wait for the message it came with.
+ *
+ * A plan is a list of messages, each after "fill" bytes of filler
+ * messages without descriptors.  Message i has type T_PLAN + i, a
+ * payload of plen bytes 'a' + i and, with withfd, the read end of a
+ * pipe that holds the one byte 'a' + i.  The fill sizes place the read
+ * boundaries: the sender writes the whole plan before the first read,
+ * and a read stops at IBUF_READ_SIZE less the bytes kept from the last
+ * one, or after the bytes sent with a descriptor.
+ */
+
+#define T_FILL		100
+#define T_PLAN		200
+#define FILL_MAX	MAX_IMSGSIZE	/* largest filler message */
+#define PLAN_MAX	6
+#define PLAN_MAXSIZE	(4 * IBUF_READ_SIZE)
+#define PLAN_SOCKBUF	(4 * 1024 * 1024)
+
+struct plan_msg {
+	size_t	 fill;
+	size_t	 plen;
+	int	 withfd;
+};
+
+/* The read end of a pipe that holds just c; -1 on failure. */
+static int
+tag_pipe(char c)
+{
+	int	 p[2];
+
+	if (pipe(p) == -1)
+		return (-1);
+	if (write(p[1], &c, 1) != 1) {
+		close(p[0]);
+		close(p[1]);
+		return (-1);
+	}
+	close(p[1]);
+	return (p[0]);
+}
+
+/* Queue the plan; no check(3) calls, as a forked sender runs it too. */
+static int
+plan_queue(struct imsgbuf *ib, const struct plan_msg *plan, size_t n)
+{
+	static unsigned char	 filler[FILL_MAX];
+	unsigned char		*payload;
+	size_t			 i, left, m;
+	int			 fd, rv;
+
+	for (i = 0; i < n; i++) {
+		for (left = plan[i].fill; left > 0; left -= m) {
+			m = left > FILL_MAX ? FILL_MAX : left;
+			/* each filler holds at least a header */
+			if (left - m > 0 && left - m < IMSG_HEADER_SIZE)
+				m = left / 2;
+			if (m < IMSG_HEADER_SIZE)
+				return (-1);
+			if (imsg_compose(ib, T_FILL, 0, 0, -1, filler,
+			    m - IMSG_HEADER_SIZE) == -1)
+				return (-1);
+		}
+		if ((payload = malloc(plan[i].plen + 1)) == NULL)
+			return (-1);
+		memset(payload, 'a' + i, plan[i].plen);
+		fd = -1;
+		if (plan[i].withfd && (fd = tag_pipe('a' + i)) == -1) {
+			free(payload);
+			return (-1);
+		}
+		rv = imsg_compose(ib, T_PLAN + i, 0, 0, fd, payload,
+		    plan[i].plen);
+		free(payload);
+		if (rv == -1)
+			return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Choose the fills so that a read ends split[i] bytes into message i,
+ * for each i: the one read that starts inside message i - 1 ends there.
+ */
+static void
+plan_split(struct plan_msg *plan, size_t n, const size_t *split)
+{
+	size_t	 end = IBUF_READ_SIZE, at = 0, start, i;
+
+	for (i = 0; i < n; i++) {
+		ck_assert_uint_lt(split[i], IMSG_HEADER_SIZE + plan[i].plen);
+		ck_assert_uint_ge(end - split[i], at + IMSG_HEADER_SIZE);
+		start = end - split[i];
+		plan[i].fill = start - at;
+		at = start + IMSG_HEADER_SIZE + plan[i].plen;
+		/* the next read starts after an incomplete header kept */
+		end += IBUF_READ_SIZE;
+		if (split[i] < IMSG_HEADER_SIZE)
+			end -= split[i];
+	}
+}
+
+/* Read the plan back: every message in order, each with its own fd. */
+static void
+plan_recv(struct imsgbuf *ib, const struct plan_msg *plan, size_t n)
+{
+	struct imsg		 imsg;
+	const unsigned char	*p;
+	size_t			 next = 0, i, bad;
+	int			 fd, rv;
+	char			 c;
+
+	while (next < n) {
+		while ((rv = imsgbuf_get(ib, &imsg)) == 0)
+			ck_assert_int_eq(imsgbuf_read(ib), 1);
+		ck_assert_int_eq(rv, 1);
+		if (imsg_get_type(&imsg) == T_FILL) {
+			ck_assert_int_eq(imsg_get_fd(&imsg), -1);
+			imsg_free(&imsg);
+			continue;
+		}
+		ck_assert_uint_eq(imsg_get_type(&imsg), T_PLAN + next);
+		ck_assert_uint_eq(imsg_get_len(&imsg), plan[next].plen);
+		p = imsg.data;
+		for (i = bad = 0; i < plan[next].plen; i++)
+			bad += p[i] != 'a' + next;
+		ck_assert_msg(bad == 0, "message %zu: bad payload", next);
+		fd = imsg_get_fd(&imsg);
+		if (!plan[next].withfd) {
+			ck_assert_msg(fd == -1,
+			    "message %zu got a descriptor it did not ask for",
+			    next);
+		} else {
+			ck_assert_msg(fd >= 0, "message %zu got no descriptor",
+			    next);
+			c = '?';
+			ck_assert_int_eq(read(fd, &c, 1), 1);
+			ck_assert_msg(c == 'a' + (int)next,
+			    "message %zu got the descriptor of message %d",
+			    next, c - 'a');
+			/* that pipe and nothing else */
+			ck_assert_int_eq(read(fd, &c, 1), 0);
+			close(fd);
+		}
+		imsg_free(&imsg);
+		next++;
+	}
+	ck_assert_int_eq(imsgbuf_get(ib, &imsg), 0);
+}
+
+/* Sender and reader in one process. */
+static void
+plan_run(const struct plan_msg *plan, size_t n)
+{
+	struct chan	 c;
+	int		 before, spin, sz = PLAN_SOCKBUF;
+
+	before = count_fds();
+	chan_open(&c, 1, 1);
+	(void)setsockopt(c.sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	(void)setsockopt(c.sv[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	ck_assert_int_eq(imsgbuf_set_maxsize(&c.a, PLAN_MAXSIZE), 0);
+	ck_assert_int_eq(imsgbuf_set_maxsize(&c.b, PLAN_MAXSIZE), 0);
+	ck_assert_int_eq(plan_queue(&c.a, plan, n), 0);
+
+	/* all of it in the socket before the first read */
+	set_nonblock(c.sv[0]);
+	for (spin = 0; spin < SPIN_MAX && imsgbuf_queuelen(&c.a) > 0; spin++)
+		ck_assert_int_eq(imsgbuf_write(&c.a), 0);
+	ck_assert_msg(imsgbuf_queuelen(&c.a) == 0,
+	    "the socket buffer cannot hold the plan");
+	ck_assert_int_eq(shutdown(c.sv[0], SHUT_WR), 0);
+
+	plan_recv(&c.b, plan, n);
+	/* the reader holds no descriptor back */
+	ck_assert_int_eq(count_fds(), before + 2);
+	chan_close(&c);
+	ck_assert_int_eq(count_fds(), before);
+}
+
+/* The sender is another process, done before the reader starts. */
+static void
+plan_run_forked(const struct plan_msg *plan, size_t n)
+{
+	struct imsgbuf	 ib;
+	pid_t		 pid;
+	int		 sv[2], status, before, sz = PLAN_SOCKBUF;
+
+	before = count_fds();
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	(void)setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		/* a full socket buffer would block forever */
+		alarm(20);
+		close(sv[1]);
+		if (imsgbuf_init(&ib, sv[0]) == -1)
+			_exit(1);
+		imsgbuf_allow_fdpass(&ib);
+		if (imsgbuf_set_maxsize(&ib, PLAN_MAXSIZE) == -1 ||
+		    plan_queue(&ib, plan, n) == -1 ||
+		    imsgbuf_flush(&ib) == -1)
+			_exit(1);
+		_exit(0);
+	}
+	close(sv[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	ck_assert_int_eq(imsgbuf_init(&ib, sv[1]), 0);
+	imsgbuf_allow_fdpass(&ib);
+	ck_assert_int_eq(imsgbuf_set_maxsize(&ib, PLAN_MAXSIZE), 0);
+	plan_recv(&ib, plan, n);
+	ck_assert_int_eq(count_fds(), before + 1);
+	imsgbuf_clear(&ib);
+	close(sv[1]);
+	ck_assert_int_eq(count_fds(), before);
+}
+
+/* The reviewer's case: A's header split 8 + 8, B right behind it. */
+static const struct plan_msg fdswap_plan[] = {
+	{ IBUF_READ_SIZE - 8, 4, 1 },
+	{ 0, 4, 1 },
+};
+
+START_TEST(test_fd_boundary_swap)
+{
+	plan_run(fdswap_plan, 2);
+}
+END_TEST
+
+START_TEST(test_fd_boundary_swap_forked)
+{
+	struct plan_msg	 plan[4];
+	size_t		 k;
+
+	plan_run_forked(fdswap_plan, 2);
+
+	/* every split of A's header */
+	memset(plan, 0, sizeof(plan));
+	for (k = 1; k < IMSG_HEADER_SIZE; k++) {
+		plan[0].fill = IBUF_READ_SIZE - k;
+		plan[0].plen = 4;
+		plan[0].withfd = 1;
+		plan[1].plen = 4;
+		plan[1].withfd = 1;
+		plan[2].plen = 4;
+		plan[3].plen = 4;
+		plan[3].withfd = 1;
+		plan_run_forked(plan, 4);
+	}
+}
+END_TEST
+
+START_TEST(test_fd_boundary_split_header)
+{
+	struct plan_msg	 plan[3];
+	size_t		 k;
+
+	for (k = 1; k < IMSG_HEADER_SIZE; k++) {
+		/* A with a descriptor, B with one right behind it */
+		memset(plan, 0, sizeof(plan));
+		plan[0].fill = IBUF_READ_SIZE - k;
+		plan[0].plen = 4;
+		plan[0].withfd = 1;
+		plan[1].plen = 4;
+		plan[1].withfd = 1;
+		plan_run(plan, 2);
+
+		/* a message without one between them */
+		plan[1].withfd = 0;
+		plan[2].plen = 4;
+		plan[2].withfd = 1;
+		plan_run(plan, 3);
+
+		/* A without one: B's must not be taken for A's */
+		plan[0].withfd = 0;
+		plan[1].withfd = 1;
+		plan_run(plan, 2);
+	}
+}
+END_TEST
+
+START_TEST(test_fd_boundary_split_payload)
+{
+	struct plan_msg	 plan[3];
+	size_t		 split[3], k;
+
+	for (k = 0; k < 64; k++) {
+		/* A's header whole, its payload split; B behind it */
+		memset(plan, 0, sizeof(plan));
+		plan[0].fill = IBUF_READ_SIZE - IMSG_HEADER_SIZE - k;
+		plan[0].plen = 64;
+		plan[0].withfd = 1;
+		plan[1].plen = 4;
+		plan[1].withfd = 1;
+		plan_run(plan, 2);
+
+		/* the same, and the next read ends in B's header */
+		split[0] = IMSG_HEADER_SIZE + k;
+		split[1] = 1 + k % (IMSG_HEADER_SIZE - 1);
+		plan[2].plen = 4;
+		plan[2].withfd = 1;
+		plan_split(plan, 2, split);
+		plan_run(plan, 3);
+	}
+
+	/* a payload larger than a read */
+	memset(plan, 0, sizeof(plan));
+	plan[0].plen = 3 * IBUF_READ_SIZE;
+	plan[0].withfd = 1;
+	plan[1].plen = 4;
+	plan[1].withfd = 1;
+	plan_run(plan, 2);
+	plan[0].fill = 1000;
+	plan_run(plan, 2);
+}
+END_TEST
+
+START_TEST(test_fd_boundary_back_to_back)
+{
+	struct plan_msg	 plan[PLAN_MAX];
+	size_t		 split[PLAN_MAX], i, k, plen;
+
+	/* the read ends anywhere in A, then B, C, D, E */
+	for (plen = 0; plen <= 8; plen += 8) {
+		for (k = 1; k < IMSG_HEADER_SIZE + plen; k++) {
+			memset(plan, 0, sizeof(plan));
+			for (i = 0; i < 5; i++) {
+				plan[i].plen = plen;
+				plan[i].withfd = 1;
+			}
+			plan[0].fill = IBUF_READ_SIZE - k;
+			plan_run(plan, 5);
+		}
+	}
+
+	/* one read after another ends in a header with a descriptor */
+	for (k = 1; k < IMSG_HEADER_SIZE; k++) {
+		memset(plan, 0, sizeof(plan));
+		for (i = 0; i < PLAN_MAX; i++) {
+			plan[i].plen = i % 3 * 4;
+			plan[i].withfd = 1;
+			split[i] = 1 + (k + 5 * i) % (IMSG_HEADER_SIZE - 1);
+		}
+		/* the last two right behind the one before */
+		plan_split(plan, PLAN_MAX - 2, split);
+		plan_run(plan, PLAN_MAX);
+		if (k % 4 == 1)
+			plan_run_forked(plan, PLAN_MAX);
+	}
+}
+END_TEST
+
+/* The header arrives in three reads, and a stray descriptor in the second. */
+START_TEST(test_fd_boundary_stray)
+{
+	struct chan	 c;
+	struct imsg	 imsg;
+	unsigned char	 wire[2 * (IMSG_HEADER_SIZE + 4)];
+	size_t		 len;
+	int		 p[2], q[2], fd, nfds;
+	char		 x = 'x';
+
+	signal(SIGPIPE, SIG_IGN);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(pipe(q), 0);
+	chan_open(&c, 0, 1);
+	len = wire_msg(wire, sizeof(wire), 5,
+	    IMSG_FD_MARK | (IMSG_HEADER_SIZE + 4), "five", 4);
+
+	/* A's descriptor with its first byte: kept for A */
+	raw_sendfds(c.sv[0], wire, 5, &p[0], 1);
+	close(p[0]);
+	nfds = count_fds();
+	ck_assert_int_eq(imsgbuf_read(&c.b), 1);
+	ck_assert_int_eq(imsgbuf_get(&c.b, &imsg), 0);
+	ck_assert_int_eq(count_fds(), nfds + 1);
+
+	/* a descriptor with bytes where no message starts: closed */
+	raw_sendfds(c.sv[0], wire + 5, 5, &q[0], 1);
+	close(q[0]);
+	nfds = count_fds();
+	ck_assert_int_eq(imsgbuf_read(&c.b), 1);
+	ck_assert_int_eq(imsgbuf_get(&c.b, &imsg), 0);
+	ck_assert_int_eq(count_fds(), nfds);
+	errno = 0;
+	ck_assert_int_eq(write(q[1], &x, 1), -1);
+	ck_assert_int_eq(errno, EPIPE);
+
+	raw_write(c.sv[0], wire + 10, len - 10);
+	recv_one(&c.b, &imsg);
+	ck_assert_uint_eq(imsg_get_type(&imsg), 5);
+	ck_assert_int_ge(fd = imsg_get_fd(&imsg), 0);
+	imsg_free(&imsg);
+	ck_assert_int_eq(count_fds(), nfds);
+	ck_assert(same_pipe(fd, p[1], 'p'));
+	close(fd);
+	close(p[1]);
+	close(q[1]);
+	chan_close(&c);
+}
+END_TEST
+
+/* A kept header that asks for no descriptor must not keep B's. */
+START_TEST(test_fd_boundary_unmarked_kept)
+{
+	struct chan	 c;
+	struct imsg	 imsg;
+	unsigned char	 wire[2 * (IMSG_HEADER_SIZE + 4)];
+	size_t		 len;
+	int		 p[2], q[2], fd, nfds;
+	char		 x = 'x';
+
+	signal(SIGPIPE, SIG_IGN);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(pipe(q), 0);
+	chan_open(&c, 0, 1);
+	len = wire_msg(wire, sizeof(wire), 1, IMSG_HEADER_SIZE + 4, "one", 4);
+	len += wire_msg(wire + len, sizeof(wire) - len, 2,
+	    IMSG_FD_MARK | (IMSG_HEADER_SIZE + 4), "two", 4);
+
+	/* a stray descriptor with the start of A, which asks for none */
+	raw_sendfds(c.sv[0], wire, 5, &p[0], 1);
+	close(p[0]);
+	ck_assert_int_eq(imsgbuf_read(&c.b), 1);
+	ck_assert_int_eq(imsgbuf_get(&c.b, &imsg), 0);
+
+	/* the rest of A and B, with B's descriptor */
+	raw_sendfds(c.sv[0], wire + 5, len - 5, &q[0], 1);
+	close(q[0]);
+	nfds = count_fds();
+	recv_one(&c.b, &imsg);
+	ck_assert_uint_eq(imsg_get_type(&imsg), 1);
+	ck_assert_int_eq(imsg_get_fd(&imsg), -1);
+	imsg_free(&imsg);
+	recv_one(&c.b, &imsg);
+	ck_assert_uint_eq(imsg_get_type(&imsg), 2);
+	ck_assert_int_ge(fd = imsg_get_fd(&imsg), 0);
+	imsg_free(&imsg);
+	ck_assert(same_pipe(fd, q[1], 'q'));
+	/* the stray one was closed, B's moved to us */
+	ck_assert_int_eq(count_fds(), nfds);
+	close(fd);
+	errno = 0;
+	ck_assert_int_eq(write(p[1], &x, 1), -1);
+	ck_assert_int_eq(errno, EPIPE);
+	close(p[1]);
+	close(q[1]);
+	chan_close(&c);
+}
+END_TEST
+
+/*
  * payload accessors
  */
 
@@ -1642,6 +2103,17 @@ imsg_suite(void)
 	tcase_add_test(tc, test_fd_extra_closed);
 	tcase_add_test(tc, test_free_closes_unclaimed_fd);
 	tcase_add_test(tc, test_compose_consumes_fd);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("fdboundary");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_fd_boundary_swap);
+	tcase_add_test(tc, test_fd_boundary_swap_forked);
+	tcase_add_test(tc, test_fd_boundary_split_header);
+	tcase_add_test(tc, test_fd_boundary_split_payload);
+	tcase_add_test(tc, test_fd_boundary_back_to_back);
+	tcase_add_test(tc, test_fd_boundary_stray);
+	tcase_add_test(tc, test_fd_boundary_unmarked_kept);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("accessors");
