@@ -267,6 +267,10 @@ child_drop_privileges(const struct child_opts *o)
 	} else if (geteuid() == 0)
 		fatalx("refusing to run as root without a user to drop to");
 
+	/* capabilities a non-root pvd was given are not the children's */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 &&
+	    errno != EINVAL)
+		fatal("prctl PR_CAP_AMBIENT_CLEAR_ALL");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		fatal("prctl PR_SET_NO_NEW_PRIVS");
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)

@@ -36,13 +36,26 @@
 #include "log.h"
 #include "netd.h"
 
+/*
+ * Flow control: a client has at most CTL_MAX_INFLIGHT stores and gets
+ * pipelined, and any other request alone; while it may not send more,
+ * or while its answers pile up unread, it is not read from.  A client
+ * whose unread answers pass CTL_QUEUE_MAX is dropped.
+ */
+#define CTL_MAX_INFLIGHT	32
+#define CTL_QUEUE_PAUSE		256	/* messages queued to the client */
+#define CTL_QUEUE_MAX		65536
+
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
 	struct imsgev		 iev;
 	uint32_t		 id;		/* peerid of relayed messages */
 	int			 storage_jobs;	/* requests sent to storage */
+	int			 inflight;	/* requests not answered yet */
+	int			 exclusive;	/* one that must be alone */
 	uid_t			 uid;
 	pid_t			 pid;
+	const char		*refusal;	/* answer to its first message */
 	int			 closing;	/* flush, then close */
 };
 TAILQ_HEAD(ctl_conns, ctl_conn);
@@ -59,6 +72,53 @@ static struct {
 
 static void	control_accept(int, short, void *);
 static void	control_dispatch(int, short, void *);
+static void	control_process(struct ctl_conn *);
+
+/* May the client send another request now? */
+static int
+control_can_read(struct ctl_conn *c)
+{
+	return (!c->closing && !c->exclusive &&
+	    c->inflight < CTL_MAX_INFLIGHT &&
+	    imsgbuf_queuelen(&c->iev.ibuf) < CTL_QUEUE_PAUSE);
+}
+
+/* imsg_event_add() for clients: reading follows control_can_read(). */
+static void
+control_event_add(struct ctl_conn *c)
+{
+	struct imsgev	*iev = &c->iev;
+
+	iev->events = 0;
+	if (control_can_read(c))
+		iev->events |= EV_READ;
+	if (imsgbuf_queuelen(&iev->ibuf) > 0)
+		iev->events |= EV_WRITE;
+	event_del(&iev->ev);
+	if (iev->events == 0)
+		return;
+	event_set(&iev->ev, iev->ibuf.fd, iev->events, iev->handler, iev);
+	event_add(&iev->ev, NULL);
+}
+
+static void
+control_send_tag(struct ctl_conn *c, uint32_t type, uint32_t tag,
+    const void *data, size_t len)
+{
+	if (imsg_compose(&c->iev.ibuf, type, PVD_CTL_VERSION, tag, -1, data,
+	    len) == -1) {
+		log_warn("control: answer to uid %u", (unsigned)c->uid);
+		c->closing = 1;
+	}
+	control_event_add(c);
+}
+
+static void
+control_send(struct ctl_conn *c, uint32_t type, const void *data,
+    size_t len)
+{
+	control_send_tag(c, type, 0, data, len);
+}
 
 void
 control_listen(int fd, const struct ctl_auth *auth)
@@ -115,9 +175,10 @@ control_shutdown(void)
 static int
 control_client_allowed(int fd, struct ucred *cred)
 {
-	gid_t		groups[256];
+	gid_t		groups[256], *gl, *big = NULL;
 	socklen_t	len = sizeof(*cred);
 	size_t		i, n;
+	int		ok = 0;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) == -1 ||
 	    len != sizeof(*cred))
@@ -125,14 +186,22 @@ control_client_allowed(int fd, struct ucred *cred)
 	if (cred->uid == 0 || cred->uid == control.auth.uid ||
 	    cred->gid == control.auth.gid)
 		return (1);
+	/* a member with many groups needs a larger buffer: ERANGE */
 	len = sizeof(groups);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)
-		return (0);
-	n = len / sizeof(groups[0]);
+	gl = groups;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, gl, &len) == -1) {
+		if (errno != ERANGE || (big = malloc(len)) == NULL)
+			return (0);
+		gl = big;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, gl, &len) == -1)
+			len = 0;
+	}
+	n = len / sizeof(gl[0]);
 	for (i = 0; i < n; i++)
-		if (groups[i] == control.auth.gid)
-			return (1);
-	return (0);
+		if (gl[i] == control.auth.gid)
+			ok = 1;
+	free(big);
+	return (ok);
 }
 
 static size_t
@@ -155,9 +224,8 @@ control_fail(struct ctl_conn *c, const char *msg)
 	memset(&res, 0, sizeof(res));
 	res.code = 1;
 	strlcpy(res.msg, msg, sizeof(res.msg));
-	imsg_compose_event(&c->iev, IMSG_CTL_FAIL, PVD_CTL_VERSION, 0, -1,
-	    &res, sizeof(res));
 	c->closing = 1;
+	control_send(c, IMSG_CTL_FAIL, &res, sizeof(res));
 }
 
 static void
@@ -168,6 +236,9 @@ control_accept(int lfd, short event, void *arg)
 	struct timeval		 tv = { 1, 0 };
 	int			 fd;
 
+	/* the end of a pause: listen again, unless still out of fds */
+	if (event & EV_TIMEOUT)
+		event_add(&control.ev, NULL);
 	if ((fd = accept4(control.fd, NULL, NULL, SOCK_NONBLOCK |
 	    SOCK_CLOEXEC)) == -1) {
 		if (errno == ENFILE || errno == EMFILE) {
@@ -179,8 +250,6 @@ control_accept(int lfd, short event, void *arg)
 			log_warn("control accept");
 		return;
 	}
-	if (event & EV_TIMEOUT)
-		event_add(&control.ev, NULL);
 
 	if (control.nconns >= CONTROL_MAX_CLIENTS) {
 		log_warnx("control: too many clients, refusing one");
@@ -208,11 +277,18 @@ control_accept(int lfd, short event, void *arg)
 	TAILQ_INSERT_TAIL(&control.conns, c, entry);
 	control.nconns++;
 
+	/*
+	 * A refused client is answered when its first request arrives:
+	 * answered at once and closed, it would find the connection gone
+	 * before it could write, and never read why.
+	 */
+	memset(&cred, 0, sizeof(cred));
+	c->uid = (uid_t)-1;
 	if (!control_client_allowed(fd, &cred)) {
 		log_warnx("control: refusing uid %u (pid %d): not root, not "
 		    "the daemon user and not in the socket's group",
 		    (unsigned)cred.uid, (int)cred.pid);
-		control_fail(c, "permission denied");
+		c->refusal = "permission denied";
 		return;
 	}
 	c->uid = cred.uid;
@@ -220,7 +296,7 @@ control_accept(int lfd, short event, void *arg)
 	if (control_conns_of(c->uid) > CONTROL_MAX_PER_UID) {
 		log_warnx("control: too many connections from uid %u",
 		    (unsigned)c->uid);
-		control_fail(c, "too many connections from this user");
+		c->refusal = "too many connections from this user";
 		return;
 	}
 	log_debug("control: client uid %u pid %d connected",
@@ -273,22 +349,23 @@ control_name_ok(const char *name, size_t size, uid_t uid)
 
 /* Pass a request on to pv-storaged, with its descriptor if any. */
 static void
-control_to_storage(struct ctl_conn *c, uint32_t type, int fd,
+control_to_storage(struct ctl_conn *c, struct imsg *imsg, int fd,
     const void *data, size_t len)
 {
 	struct ctl_result	res;
 
-	if (imsg_compose_event(&netd_env->iev_storage, type, c->id, 0, fd,
-	    data, len) == -1) {
+	/* the pid field carries the client's tag of the request */
+	if (imsg_compose_event(&netd_env->iev_storage, imsg_get_type(imsg),
+	    c->id, imsg_get_pid(imsg), fd, data, len) == -1) {
 		memset(&res, 0, sizeof(res));
 		res.code = 1;
 		strlcpy(res.msg, "storage is restarting, try again",
 		    sizeof(res.msg));
-		imsg_compose_event(&c->iev, IMSG_CTL_FAIL, PVD_CTL_VERSION, 0,
-		    -1, &res, sizeof(res));
+		control_send(c, IMSG_CTL_FAIL, &res, sizeof(res));
 		return;
 	}
 	c->storage_jobs = 1;
+	c->inflight++;
 }
 
 /*
@@ -310,24 +387,29 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 		version = PVD_CTL_VERSION;
 		log_warnx("control: uid %u speaks control protocol %u, we "
 		    "speak %u", (unsigned)c->uid, imsg_get_id(imsg), version);
-		imsg_compose_event(&c->iev, IMSG_CTL_VERSION_MISMATCH,
-		    PVD_CTL_VERSION, 0, -1, &version, sizeof(version));
 		c->closing = 1;
+		control_send(c, IMSG_CTL_VERSION_MISMATCH, &version,
+		    sizeof(version));
 		return (0);
 	}
 
 	fd = imsg_get_fd(imsg);
+	/* only stores and gets may be pipelined */
+	if (type != IMSG_CTL_STORE && type != IMSG_CTL_GET)
+		c->exclusive = 1;
 	switch (type) {
 	case IMSG_CTL_STATUS:
 	case IMSG_CTL_RELOAD:
 		if (imsg_get_len(imsg) != 0 || fd != -1)
 			break;
+		c->inflight++;
 		imsg_compose_event(parent, type, c->id, 0, -1, NULL, 0);
 		return (0);
 	case IMSG_CTL_LOG_VERBOSE:
 		if (imsg_get_data(imsg, &v, sizeof(v)) == -1 || v < 0 ||
 		    v > 3 || fd != -1)
 			break;
+		c->inflight++;
 		imsg_compose_event(parent, type, c->id, 0, -1, &v, sizeof(v));
 		return (0);
 	case IMSG_CTL_STORE:
@@ -335,34 +417,34 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 		    !control_name_ok(st.name, sizeof(st.name), c->uid) ||
 		    !control_fd_ok(fd, 0))
 			break;
-		control_to_storage(c, type, fd, &st, sizeof(st));
+		control_to_storage(c, imsg, fd, &st, sizeof(st));
 		return (0);
 	case IMSG_CTL_GET:
 		if (imsg_get_data(imsg, &n, sizeof(n)) == -1 ||
 		    !control_name_ok(n.name, sizeof(n.name), c->uid) ||
 		    !control_fd_ok(fd, 1))
 			break;
-		control_to_storage(c, type, fd, &n, sizeof(n));
+		control_to_storage(c, imsg, fd, &n, sizeof(n));
 		return (0);
 	case IMSG_CTL_DELETE:
 		if (imsg_get_data(imsg, &n, sizeof(n)) == -1 ||
 		    !control_name_ok(n.name, sizeof(n.name), c->uid) ||
 		    fd != -1)
 			break;
-		control_to_storage(c, type, -1, &n, sizeof(n));
+		control_to_storage(c, imsg, -1, &n, sizeof(n));
 		return (0);
 	case IMSG_CTL_LIST:
 	case IMSG_CTL_QUOTA:
 	case IMSG_CTL_SCRUB:
 		if (imsg_get_len(imsg) != 0 || fd != -1)
 			break;
-		control_to_storage(c, type, -1, NULL, 0);
+		control_to_storage(c, imsg, -1, NULL, 0);
 		return (0);
 	case IMSG_CTL_QUOTA_SET:
 		if (imsg_get_data(imsg, &bytes, sizeof(bytes)) == -1 ||
 		    fd != -1)
 			break;
-		control_to_storage(c, type, -1, &bytes, sizeof(bytes));
+		control_to_storage(c, imsg, -1, &bytes, sizeof(bytes));
 		return (0);
 	}
 	if (fd != -1)
@@ -370,13 +452,48 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 	return (-1);
 }
 
+/*
+ * Take the client's buffered requests while it may send more; what it
+ * may not send yet stays buffered until its answers have gone out.
+ */
+static void
+control_process(struct ctl_conn *c)
+{
+	struct imsg	imsg;
+	ssize_t		n;
+
+	while (control_can_read(c)) {
+		if ((n = imsgbuf_get(&c->iev.ibuf, &imsg)) == -1) {
+			log_warnx("control: uid %u sent a malformed message, "
+			    "closing", (unsigned)c->uid);
+			control_close(c);
+			return;
+		}
+		if (n == 0)
+			break;
+		if (c->refusal != NULL) {
+			imsg_free(&imsg);
+			control_fail(c, c->refusal);
+			break;
+		}
+		if (control_request(c, &imsg) == -1) {
+			log_warnx("control: uid %u sent a bad request (type "
+			    "%u, %zu bytes), closing", (unsigned)c->uid,
+			    imsg_get_type(&imsg), imsg_get_len(&imsg));
+			imsg_free(&imsg);
+			control_close(c);
+			return;
+		}
+		imsg_free(&imsg);
+	}
+	control_event_add(c);
+}
+
 static void
 control_dispatch(int fd, short event, void *arg)
 {
 	struct imsgev	*iev = arg;
 	struct ctl_conn	*c = iev->data;
-	struct imsg	 imsg;
-	ssize_t		 n;
 
 	if (imsgev_dispatch_io(iev, event) == -1) {
 		if (errno != 0)
@@ -390,32 +507,10 @@ control_dispatch(int fd, short event, void *arg)
 		if (imsgbuf_queuelen(&iev->ibuf) == 0)
 			control_close(c);
 		else
-			imsg_event_add(iev);
+			control_event_add(c);
 		return;
 	}
-
-	for (;;) {
-		if ((n = imsgbuf_get(&iev->ibuf, &imsg)) == -1) {
-			log_warnx("control: uid %u sent a malformed message, "
-			    "closing", (unsigned)c->uid);
-			control_close(c);
-			return;
-		}
-		if (n == 0)
-			break;
-		if (control_request(c, &imsg) == -1) {
-			log_warnx("control: uid %u sent a bad request (type "
-			    "%u, %zu bytes), closing", (unsigned)c->uid,
-			    imsg_get_type(&imsg), imsg_get_len(&imsg));
-			imsg_free(&imsg);
-			control_close(c);
-			return;
-		}
-		imsg_free(&imsg);
-		if (c->closing)
-			break;
-	}
-	imsg_event_add(iev);
+	control_process(c);
 }
 
 /*
@@ -451,9 +546,27 @@ control_relay(struct imsg *imsg)
 		return;
 	if (len > MAX_IMSGSIZE - IMSG_HEADER_SIZE)
 		fatalx("%s: oversized answer", __func__);
-	imsg_compose_event(&c->iev, type, PVD_CTL_VERSION, 0, -1,
-	    len ? imsg->data : NULL, len);
-	if (type == IMSG_CTL_END || type == IMSG_CTL_RESULT ||
-	    type == IMSG_CTL_FAIL)
-		log_debug("control: answered uid %u", (unsigned)c->uid);
+	if (imsgbuf_queuelen(&c->iev.ibuf) >= CTL_QUEUE_MAX) {
+		log_warnx("control: uid %u reads no answers, dropping it",
+		    (unsigned)c->uid);
+		control_close(c);
+		return;
+	}
+	switch (type) {
+	case IMSG_CTL_END:
+	case IMSG_CTL_RESULT:
+	case IMSG_CTL_FAIL:
+	case IMSG_CTL_QUOTA_INFO:
+	case IMSG_CTL_SCRUB_RESULT:
+		/* the last message of an answer */
+		if (c->inflight > 0)
+			c->inflight--;
+		if (c->inflight == 0)
+			c->exclusive = 0;
+		break;
+	}
+	control_send_tag(c, type, imsg_get_pid(imsg), len ? imsg->data : NULL,
+	    len);
+	/* room for more: take what the client has sent meanwhile */
+	control_process(c);
 }

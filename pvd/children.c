@@ -79,6 +79,7 @@ child_exec(struct child *c, int fd)
 	struct parent	*env = pvd_env;
 	char		 path[PATH_MAX], uid[16], gid[16];
 	char		*argv[16];
+	sigset_t	 mask;
 	int		 argc = 0, v;
 
 	if (fd == PVD_PARENT_FD) {
@@ -90,6 +91,8 @@ child_exec(struct child *c, int fd)
 
 	/* the children must not share the parent's signal dispositions */
 	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&mask);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
 
 	snprintf(path, sizeof(path), "%s/%s", env->libexec,
 	    pv_procs[c->proc].binary);
@@ -414,26 +417,31 @@ child_ready(struct child *c)
 	notify_systemd(msg);
 }
 
-/* A child's log line is untrusted: bounded, terminated, made printable. */
+/* A child's text reaches the log: no control characters in it. */
 static void
+printable(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!isprint((unsigned char)*s))
+			*s = '?';
+}
+
+/* A child's log line is untrusted: bounded, terminated, made printable. */
+static int
 child_log(struct child *c, struct imsg *imsg)
 {
 	struct pv_logline	line;
-	char			*p;
 	int			 pri;
 
 	if (imsg_get_data(imsg, &line, sizeof(line)) == -1 ||
-	    !strbuf_terminated(line.msg, sizeof(line.msg))) {
-		log_warnx("%s: malformed log line", pv_procs[c->proc].title);
-		return;
-	}
-	for (p = line.msg; *p != '\0'; p++)
-		if (!isprint((unsigned char)*p))
-			*p = '?';
+	    !strbuf_terminated(line.msg, sizeof(line.msg)))
+		return (-1);
+	printable(line.msg);
 	pri = line.priority;
 	if (pri < LOG_CRIT || pri > LOG_DEBUG)
 		pri = LOG_CRIT;
 	logit(pri, "%s: %s", pv_procs[c->proc].title, line.msg);
+	return (0);
 }
 
 static void
@@ -532,6 +540,7 @@ child_node_state(struct child *c, struct imsg *imsg)
 	    !strbuf_terminated(ns.reason, sizeof(ns.reason)) ||
 	    ns.status > NODE_FAILED)
 		return (-1);
+	printable(ns.reason);
 	pvd_env->node = ns;
 	pvd_env->node_known = 1;
 	if (ns.status != NODE_OK)
@@ -557,13 +566,13 @@ child_dispatch(int fd, short event, void *arg)
 	uint32_t	 type;
 
 	if (imsgev_dispatch_io(iev, event) == -1) {
-		if (errno != 0) {
+		if (errno != 0)
 			log_warn("channel to %s", pv_procs[c->proc].title);
-			goto kill;
-		}
-		/* the child is dying: SIGCHLD does the rest */
-		imsgev_clear(iev);
-		return;
+		/*
+		 * A child without its channel is useless even if it lives
+		 * on: make sure it dies, and SIGCHLD restarts it.
+		 */
+		goto kill;
 	}
 
 	for (;;) {
@@ -579,7 +588,8 @@ child_dispatch(int fd, short event, void *arg)
 			child_ready(c);
 			break;
 		case IMSG_CHILD_LOG:
-			child_log(c, &imsg);
+			if (child_log(c, &imsg) == -1)
+				goto malformed;
 			break;
 		case IMSG_NODE_STATE:
 			if (c->proc != PROC_STORAGE)
@@ -622,5 +632,6 @@ child_dispatch(int fd, short event, void *arg)
 	imsg_free(&imsg);
  kill:
 	imsgev_clear(iev);
-	kill(c->pid, SIGKILL);
+	if (c->pid != 0)
+		kill(c->pid, SIGKILL);
 }

@@ -47,6 +47,18 @@
 struct parent	*pvd_env;
 
 static struct event	ev_sigint, ev_sigterm, ev_sighup, ev_sigchld;
+static pid_t		parent_pid;
+
+/*
+ * Whatever way the parent exits, fatal() included, the control socket
+ * goes with it; the children, forked from it, must not remove it.
+ */
+static void
+parent_atexit(void)
+{
+	if (getpid() == parent_pid)
+		control_close();
+}
 
 static __dead void
 usage(void)
@@ -203,7 +215,7 @@ parent_sig_handler(int sig, short event, void *arg)
 	}
 }
 
-/* -s and relative -f are made absolute before daemon(3) changes to /. */
+/* -s and relative -f are made absolute: the paths serve across reloads. */
 static const char *
 absolute_path(const char *path)
 {
@@ -247,6 +259,7 @@ main(int argc, char *argv[])
 	struct parent	 env;
 	uint8_t		 netkey[PVD_KEY_LEN];
 	const char	*sockopt = NULL, *libexec;
+	sigset_t	 sigs;
 	int		 ch, noaction = 0, missing_ok = 1;
 	size_t		 i, argv0len = strlen(argv[0]);
 
@@ -339,13 +352,24 @@ main(int argc, char *argv[])
 		    "chrooted and keep uid %u; the seccomp sandbox still "
 		    "applies", (unsigned)env.uid);
 	listeners_open(env.conf);
+
+	/* held until the event loop handles them, then delivered */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	control_open();
 
 	log_init(env.debug, LOG_DAEMON);
 	log_procinit("pvd");
 	log_setverbose(env.verbose);
-	if (!env.debug && daemon(1, 0) == -1)
+	if (!env.debug && daemon(1, 0) == -1) {
+		control_close();
 		fatal("daemon");
+	}
+	parent_pid = getpid();
+	atexit(parent_atexit);
 
 	/*
 	 * libbsd marks a title shorter than the original argv[0] with a
@@ -365,6 +389,7 @@ main(int argc, char *argv[])
 	signal_add(&ev_sighup, NULL);
 	signal_add(&ev_sigchld, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	sigprocmask(SIG_UNBLOCK, &sigs, NULL);
 
 	children_start();
 	event_dispatch();

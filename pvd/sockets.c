@@ -74,6 +74,7 @@ control_open(void)
 {
 	struct parent		*env = pvd_env;
 	struct sockaddr_un	 sun;
+	struct stat		 sb;
 	mode_t			 old_umask;
 	int			 fd;
 
@@ -82,19 +83,24 @@ control_open(void)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1)
 		err(1, "socket");
-	if (unlink(env->sockpath) == -1 && errno != ENOENT)
-		err(1, "unlink %s", env->sockpath);
+	/* only a stale socket is replaced, never another kind of file */
+	if (lstat(env->sockpath, &sb) == 0) {
+		if (!S_ISSOCK(sb.st_mode))
+			errx(1, "%s exists and is not a socket", env->sockpath);
+		if (unlink(env->sockpath) == -1)
+			err(1, "unlink %s", env->sockpath);
+	} else if (errno != ENOENT)
+		err(1, "%s", env->sockpath);
 
 	old_umask = umask(S_IXUSR | S_IXGRP | S_IRWXO);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 		err(1, "bind %s", env->sockpath);
 	umask(old_umask);
 
-	/* root:<daemon group> 0660, so the group may use pvctl */
-	if (env->privsep && chown(env->sockpath, 0, env->gid) == -1)
+	/* root:<daemon group> 0660 (the umask), so the group may use pvctl */
+	if (env->privsep && fchownat(AT_FDCWD, env->sockpath, 0, env->gid,
+	    AT_SYMLINK_NOFOLLOW) == -1)
 		err(1, "chown %s", env->sockpath);
-	if (chmod(env->sockpath, S_IRUSR | S_IWUSR | S_IRGRP | S_IWGRP) == -1)
-		err(1, "chmod %s", env->sockpath);
 	if (listen(fd, 16) == -1)
 		err(1, "listen %s", env->sockpath);
 	env->control_fd = fd;

@@ -111,9 +111,12 @@ for n in pvd $PV_CHILDREN; do
 	    grep -q "^$n  *[0-9][0-9]*  *running  *0" <<<"$out"
 done
 
-out=$(pvctl st 2>&1)
-t_is "prefix: pvctl st runs status" "0 1" \
+out=$(pvctl sta 2>&1)
+t_is "prefix: pvctl sta runs status" "0 1" \
     "$? $(grep -c '^Node id:' <<<"$out")"
+out=$(pvctl st 2>&1)
+t_is "prefix: pvctl st is ambiguous (status, store, ...)" 1 $?
+t_check "the ambiguity names the candidates" grep -q "status" <<<"$out"
 out=$(pvctl log v 2>&1)
 t_is "prefix: pvctl log v runs log verbose" "0 logging verbose" "$? $out"
 out=$(pvctl lo b 2>&1)
@@ -143,8 +146,8 @@ t_is "pvctl -j status has node_id and four processes" "true" \
     <<<"$js" 2>&1)"
 t_is "pvctl -j status lists the listen address" "127.0.0.1:$PV_PORT" \
     "$(jq -r '.listen | join(",")' <<<"$js" 2>&1)"
-js=$(pvctl -j st 2>/dev/null)
-t_check "pvctl -j st (prefix) is valid JSON" json_ok "$js"
+js=$(pvctl -j sta 2>/dev/null)
+t_check "pvctl -j sta (prefix) is valid JSON" json_ok "$js"
 
 n=$(log_count "logging verbose")
 out=$(pvctl log verbose 2>&1)
@@ -218,6 +221,24 @@ for p in $HOLD; do
 	kill "$p" 2>/dev/null
 	wait "$p" 2>/dev/null
 done
+
+# ---------------------------------------------------------------------
+# A client that floods requests and reads no answer
+# ---------------------------------------------------------------------
+rss() {
+	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"
+}
+if pv_snap; then
+	ppid=$(pv_get pvd pid)
+	npid=$(pv_get net pid)
+	(timeout 20 "$CTLCLIENT" "$PV_SOCK" flood 500000) >/dev/null 2>&1
+	t_check "flood: pvd stays under 64 MiB ($(rss "$ppid") kB)" \
+	    test "$(rss "$ppid")" -lt 65536
+	t_check "flood: pv-netd stays under 64 MiB ($(rss "$npid") kB)" \
+	    test "$(rss "$npid")" -lt 65536
+	t_check "flood: pvctl status still answers" pv_ready
+	t_check "flood: no process restarted" no_restart
+fi
 
 t_check "pvd answers at the end with four processes running" pv_ready
 pv_snap

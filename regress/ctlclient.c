@@ -75,7 +75,7 @@ __dead static void
 usage(void)
 {
 	fprintf(stderr, "usage: ctlclient socket version N | garbage | "
-	    "badsize | hold seconds | notify seconds\n");
+	    "badsize | hold seconds | notify seconds | flood N\n");
 	exit(1);
 }
 
@@ -284,6 +284,24 @@ main(int argc, char *argv[])
 		fd = client_connect(argv[1]);
 		while ((secs = sleep(secs)) > 0)
 			;
+	} else if (strcmp(argv[2], "flood") == 0 && argc == 4) {
+		/* N status requests, sent as fast as the socket takes them,
+		 * and no answer ever read */
+		secs = strtonum(argv[3], 1, 10000000, &errstr);
+		if (errstr != NULL)
+			errx(1, "count %s: %s", argv[3], errstr);
+		fd = client_connect(argv[1]);
+		if (imsgbuf_init(&ibuf, fd) == -1)
+			err(1, "imsgbuf_init");
+		while (secs-- > 0)
+			if (imsg_compose(&ibuf, IMSG_CTL_STATUS,
+			    PVD_CTL_VERSION, 0, -1, NULL, 0) == -1)
+				err(1, "imsg_compose");
+		/* the daemon stops reading: give up on what it does not take */
+		alarm(3);
+		imsgbuf_flush(&ibuf);
+		printf("flooded\n");
+		imsgbuf_clear(&ibuf);
 	} else if (strcmp(argv[2], "notify") == 0 && argc == 4) {
 		secs = strtonum(argv[3], 1, 3600, &errstr);
 		if (errstr != NULL)
