@@ -285,9 +285,10 @@ blob_gcm(EVP_CIPHER_CTX *cctx, int enc, const uint8_t *nonce,
 }
 
 /*
- * Writer.  Library failures leave errno EIO; I/O failures leave the
- * errno of write(2) or pwrite(2).  After any failure the writer only
- * accepts blob_writer_free().
+ * Writer, into a new file open for writing (not O_APPEND: the header is
+ * written last, at offset 0).  Library failures leave errno EIO; I/O
+ * failures leave the errno of write(2) or pwrite(2).  After any failure
+ * the writer only accepts blob_writer_free().
  */
 int
 blob_writer_init(struct blob_writer *w, const uint8_t *blob_key,

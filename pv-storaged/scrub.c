@@ -213,7 +213,7 @@ scrub_finish(void)
 	    (unsigned long long)scrub.res.removed,
 	    (long long)scrub.res.duration_ms);
 	for (i = 0; i < scrub.nwaiters; i++)
-		storaged_to_net(IMSG_CTL_SCRUB_RESULT, scrub.waiters[i], -1,
+		storaged_to_net(IMSG_CTL_SCRUB_RESULT, scrub.waiters[i], 0, -1,
 		    &scrub.res, sizeof(scrub.res));
 	scrub.nwaiters = 0;
 	scrub.running = 0;
@@ -258,7 +258,7 @@ scrub_start(uint32_t ctlid)
 			res.code = 1;
 			snprintf(res.msg, sizeof(res.msg), "storage refuses to "
 			    "serve: %s", env->node.reason);
-			storaged_to_net(IMSG_CTL_FAIL, ctlid, -1, &res,
+			storaged_to_net(IMSG_CTL_FAIL, ctlid, 0, -1, &res,
 			    sizeof(res));
 		}
 		return;

@@ -150,10 +150,10 @@ fsync_path(const char *dir)
 }
 
 void
-storaged_to_net(uint32_t type, uint32_t ctlid, int fd, const void *data,
-    size_t len)
+storaged_to_net(uint32_t type, uint32_t ctlid, uint32_t tag, int fd,
+    const void *data, size_t len)
 {
-	if (imsg_compose_event(&env->iev_net, type, ctlid, 0, fd, data,
+	if (imsg_compose_event(&env->iev_net, type, ctlid, tag, fd, data,
 	    len) == -1)
 		log_debug("net is away: answer %u for client %u dropped",
 		    type, ctlid);
@@ -163,6 +163,7 @@ int
 main(int argc, char *argv[])
 {
 	struct child_opts	 opts;
+	uint64_t		 files;
 	uint32_t		 rnd;
 
 	env->dirfd = -1;
@@ -193,6 +194,12 @@ main(int argc, char *argv[])
 		storaged_open_index(&env->node);
 	if (env->node.status == NODE_OK)
 		storaged_prepare_dirs(&env->node);
+	if (env->node.status == NODE_OK &&
+	    index_usage(env->db, &env->used, &files) == -1) {
+		env->node.status = NODE_FAILED;
+		strlcpy(env->node.reason, "cannot read the index",
+		    sizeof(env->node.reason));
+	}
 	if (env->node.status == NODE_OK)
 		log_info("serving node %s", env->node.node_id);
 	else
@@ -282,14 +289,14 @@ storaged_net_request(struct imsg *imsg)
 		    !strbuf_terminated(req.name, sizeof(req.name)) ||
 		    req.name[0] == '\0' || (fd = imsg_get_fd(imsg)) == -1)
 			return (-1);
-		store_start(ctlid, &req, fd);
+		store_start(ctlid, imsg_get_pid(imsg), &req, fd);
 		break;
 	case IMSG_CTL_GET:
 		if (imsg_get_data(imsg, &n, sizeof(n)) == -1 ||
 		    !strbuf_terminated(n.name, sizeof(n.name)) ||
 		    (fd = imsg_get_fd(imsg)) == -1)
 			return (-1);
-		get_start(ctlid, n.name, fd);
+		get_start(ctlid, imsg_get_pid(imsg), n.name, fd);
 		break;
 	case IMSG_CTL_DELETE:
 		if (imsg_get_data(imsg, &n, sizeof(n)) == -1 ||

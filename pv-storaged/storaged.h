@@ -35,41 +35,11 @@ struct storaged {
 	struct pv_node_state	 node;
 	sqlite3			*db;
 	int			 dirfd;		/* the data directory */
+	uint64_t		 used;		/* bytes of blobs, kept current */
 };
 
 extern struct storaged	*env;
 
-/* A store or a get in progress. */
-enum job_type {
-	JOB_STORE,
-	JOB_GET
-};
-
-#define JOB_BUFSIZE		(64 * 1024)
-
-struct job {
-	TAILQ_ENTRY(job)	 entry;
-	enum job_type		 type;
-	uint32_t		 ctlid;		/* the control client */
-	char			 name[PVD_NAME_MAX + 1];
-	int			 fd;		/* the client's descriptor */
-	int			 regular;	/* fd is a file, not a pipe */
-	int			 size_known;
-	uint64_t		 expect;	/* store: size announced */
-	uint64_t		 done;		/* bytes moved */
-	uint64_t		 checked;	/* store: quota checked at */
-	int			 deduplicated;
-	int			 tmpfd;
-	char			 tmpname[64];	/* "": nothing to remove */
-	int			 blobfd;
-	int			 writer_open;
-	int			 reader_open;
-	struct blob_writer	 bw;
-	struct blob_reader	 br;
-	struct event		 ev;
-	size_t			 buflen, bufoff;	/* get: pending output */
-	uint8_t			 buf[JOB_BUFSIZE];
-};
 
 /* A row of the blobs table: content on this disk. */
 enum blob_state {
@@ -95,13 +65,49 @@ struct index_entry {
 	int64_t		mtime;
 };
 
+/* A store or a get in progress. */
+enum job_type {
+	JOB_STORE,
+	JOB_GET
+};
+
+#define JOB_BUFSIZE		(64 * 1024)
+
+struct job {
+	TAILQ_ENTRY(job)	 entry;
+	enum job_type		 type;
+	uint32_t		 ctlid;		/* the control client */
+	uint32_t		 tag;		/* its mark of the request */
+	char			 name[PVD_NAME_MAX + 1];
+	int			 fd;		/* the client's descriptor */
+	int			 regular;	/* fd is a file, not a pipe */
+	int			 size_known;
+	uint64_t		 expect;	/* store: size announced */
+	uint64_t		 done;		/* bytes moved */
+	uint64_t		 checked;	/* store: quota checked at */
+	int			 deduplicated;
+	struct index_blob	 blob;		/* store: what it made */
+	char			 dir[16];	/* store: blobs/ab/cd */
+	int			 tmpfd;
+	char			 tmpname[64];	/* "": nothing to remove */
+	int			 blobfd;
+	int			 writer_open;
+	int			 reader_open;
+	struct blob_writer	 bw;
+	struct blob_reader	 br;
+	struct event		 ev;
+	size_t			 buflen, bufoff;	/* get: pending output */
+	uint8_t			 buf[JOB_BUFSIZE];
+};
+
 /* storaged.c */
-void		 storaged_to_net(uint32_t, uint32_t, int, const void *, size_t);
+void		 storaged_to_net(uint32_t, uint32_t, uint32_t, int, const void *,
+		    size_t);
 int		 fsync_path(const char *);
 
 /* store.c */
-void		 store_start(uint32_t, const struct ctl_store *, int);
-void		 get_start(uint32_t, const char *, int);
+void		 store_start(uint32_t, uint32_t, const struct ctl_store *, int);
+void		 get_start(uint32_t, uint32_t, const char *, int);
 void		 delete_name(uint32_t, const char *);
 void		 list_names(uint32_t);
 void		 quota_report(uint32_t);

@@ -51,19 +51,28 @@
 
 static TAILQ_HEAD(, job)	jobs_active = TAILQ_HEAD_INITIALIZER(jobs_active);
 static TAILQ_HEAD(, job)	jobs_queued = TAILQ_HEAD_INITIALIZER(jobs_queued);
+static TAILQ_HEAD(, job)	jobs_committing =
+    TAILQ_HEAD_INITIALIZER(jobs_committing);
+static struct event		commit_ev;
 static size_t			njobs_active, njobs_queued;
 static int64_t			hlc_last;
 
 static void	job_run(struct job *);
 static void	job_io(int, short, void *);
 static void	job_end(struct job *);
+static void	commit_flush(int, short, void *);
 
 static void
-ctl_fail(uint32_t ctlid, const char *fmt, ...)
-    __attribute__((__format__ (printf, 2, 3)));
+ctl_fail(uint32_t ctlid, uint32_t tag, const char *fmt, ...)
+    __attribute__((__format__ (printf, 3, 4)));
 
+/*
+ * An error for a client.  tag is the client's own mark of a pipelined
+ * request (pvctl store -r), returned with each answer to it, since the
+ * jobs of one client may end in another order than they began.
+ */
 static void
-ctl_fail(uint32_t ctlid, const char *fmt, ...)
+ctl_fail(uint32_t ctlid, uint32_t tag, const char *fmt, ...)
 {
 	struct ctl_result	res;
 	va_list			ap;
@@ -73,7 +82,7 @@ ctl_fail(uint32_t ctlid, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(res.msg, sizeof(res.msg), fmt, ap);
 	va_end(ap);
-	storaged_to_net(IMSG_CTL_FAIL, ctlid, -1, &res, sizeof(res));
+	storaged_to_net(IMSG_CTL_FAIL, ctlid, tag, -1, &res, sizeof(res));
 }
 
 /*
@@ -107,8 +116,7 @@ quota_available(uint64_t *avail, struct ctl_quota *q)
 	if (q == NULL)
 		q = &tmp;
 	memset(q, 0, sizeof(*q));
-	if (index_usage(env->db, &q->used, &q->files) == -1)
-		return (-1);
+	q->used = env->used;
 	q->quota = quota_limit();
 	q->reserve = env->conf != NULL ? env->conf->g.reserve : 0;
 	if (fstatvfs(env->dirfd, &sv) == -1) {
@@ -142,26 +150,28 @@ quota_limit(void)
 }
 
 static int
-quota_check(uint32_t ctlid, uint64_t need)
+quota_check(uint32_t ctlid, uint32_t tag, uint64_t need)
 {
 	char		a[32], b[32];
 	uint64_t	avail;
 
 	if (quota_available(&avail, NULL) == -1) {
-		ctl_fail(ctlid, "cannot tell the space available");
+		ctl_fail(ctlid, tag, "cannot tell the space available");
 		return (-1);
 	}
 	if (need > avail) {
 		fmt_size(need, a, sizeof(a));
 		fmt_size(avail, b, sizeof(b));
-		ctl_fail(ctlid, "quota exceeded: need %s, available %s", a, b);
+		ctl_fail(ctlid, tag, "quota exceeded: need %s, available %s", a,
+		    b);
 		return (-1);
 	}
 	return (0);
 }
 
 static struct job *
-job_new(enum job_type type, uint32_t ctlid, const char *name, int fd)
+job_new(enum job_type type, uint32_t ctlid, uint32_t tag, const char *name,
+    int fd)
 {
 	struct job	*j;
 
@@ -169,6 +179,7 @@ job_new(enum job_type type, uint32_t ctlid, const char *name, int fd)
 		return (NULL);
 	j->type = type;
 	j->ctlid = ctlid;
+	j->tag = tag;
 	strlcpy(j->name, name, sizeof(j->name));
 	j->fd = fd;
 	j->tmpfd = -1;
@@ -229,24 +240,24 @@ fd_prepare(struct job *j, int want_write)
 }
 
 void
-store_start(uint32_t ctlid, const struct ctl_store *req, int fd)
+store_start(uint32_t ctlid, uint32_t tag, const struct ctl_store *req, int fd)
 {
 	struct job	*j;
 
 	if (env->node.status != NODE_OK) {
 		close(fd);
-		ctl_fail(ctlid, "storage refuses data: %s", env->node.reason);
+		ctl_fail(ctlid, tag, "storage refuses data: %s", env->node.reason);
 		return;
 	}
-	if (req->size_known && quota_check(ctlid,
+	if (req->size_known && quota_check(ctlid, tag,
 	    blob_stored_size(req->size, BLOB_SEGMENT_SIZE)) == -1) {
 		close(fd);
 		return;
 	}
 	if (njobs_queued >= JOB_MAX_QUEUED ||
-	    (j = job_new(JOB_STORE, ctlid, req->name, fd)) == NULL) {
+	    (j = job_new(JOB_STORE, ctlid, tag, req->name, fd)) == NULL) {
 		close(fd);
-		ctl_fail(ctlid, "storage is busy, try again");
+		ctl_fail(ctlid, tag, "storage is busy, try again");
 		return;
 	}
 	j->expect = req->size_known ? req->size : 0;
@@ -293,85 +304,153 @@ blob_dirs(const char *file, char *dir, size_t len)
 }
 
 /*
- * The content is all in tmp/: make it durable, move it into place (or
- * drop it when the same content is there already), then commit the name.
+ * The content is all in tmp/: make it durable and move it into place, or
+ * drop it when the same content is there already.  The name is committed
+ * by commit_flush(), together with every other store that got this far
+ * in the same turn of the event loop: one transaction and one fsync per
+ * directory for all of them, and only then are their clients answered.
  */
 static void
-store_commit(struct job *j)
+store_finish(struct job *j)
 {
-	struct index_blob	b, old;
-	struct index_entry	e;
-	struct ctl_file		f;
-	uint8_t			id[BLOB_ID_LEN];
-	char			dir[64], path[PATH_MAX];
-	uint64_t		size;
-	int			have;
+	struct index_blob	 old;
+	struct timeval		 tv = { 0, 0 };
+	uint8_t			 id[BLOB_ID_LEN];
+	char			 path[PATH_MAX];
+	uint64_t		 size;
+	int			 have;
 
 	if (blob_writer_finish(&j->bw, id, &size) == -1) {
-		ctl_fail(j->ctlid, "cannot write the blob of %s: %s", j->name,
-		    strerror(errno));
-		goto fail;
+		ctl_fail(j->ctlid, j->tag, "cannot write the blob of %s: %s",
+		    j->name, strerror(errno));
+		job_end(j);
+		return;
 	}
-	memset(&b, 0, sizeof(b));
-	hex_encode(id, sizeof(id), b.id, sizeof(b.id));
-	blob_name(env->keys.name_key, id, b.file);
-	b.size = size;
-	b.disk_size = blob_stored_size(size, BLOB_SEGMENT_SIZE);
+	memset(&j->blob, 0, sizeof(j->blob));
+	hex_encode(id, sizeof(id), j->blob.id, sizeof(j->blob.id));
+	blob_name(env->keys.name_key, id, j->blob.file);
+	j->blob.size = size;
+	j->blob.disk_size = blob_stored_size(size, BLOB_SEGMENT_SIZE);
 
-	if ((have = index_blob_get(env->db, b.id, &old)) == -1) {
-		ctl_fail(j->ctlid, "index error");
-		goto fail;
+	if ((have = index_blob_get(env->db, j->blob.id, &old)) == -1) {
+		ctl_fail(j->ctlid, j->tag, "index error");
+		job_end(j);
+		return;
 	}
 	if (have && old.state == BLOB_OK) {
 		/* the same content is stored already */
 		unlink(j->tmpname);
 		j->deduplicated = 1;
 	} else {
-		if (quota_check(j->ctlid, b.disk_size) == -1)
-			goto fail;
-		snprintf(path, sizeof(path), "blobs/%.2s/%.2s/%s", b.file,
-		    b.file + 2, b.file);
-		if (fsync(j->tmpfd) == -1 ||
-		    blob_dirs(b.file, dir, sizeof(dir)) == -1 ||
-		    rename(j->tmpname, path) == -1 || fsync_path(dir) == -1) {
-			ctl_fail(j->ctlid, "cannot store %s: %s", j->name,
-			    strerror(errno));
-			goto fail;
+		if (quota_check(j->ctlid, j->tag, j->blob.disk_size) == -1) {
+			job_end(j);
+			return;
+		}
+		snprintf(path, sizeof(path), "blobs/%.2s/%.2s/%s",
+		    j->blob.file, j->blob.file + 2, j->blob.file);
+		if (fsync(j->tmpfd) == -1 || blob_dirs(j->blob.file, j->dir,
+		    sizeof(j->dir)) == -1 || rename(j->tmpname, path) == -1) {
+			ctl_fail(j->ctlid, j->tag, "cannot store %s: %s",
+			    j->name, strerror(errno));
+			job_end(j);
+			return;
 		}
 	}
 	j->tmpname[0] = '\0';
 
-	memset(&e, 0, sizeof(e));
-	strlcpy(e.name, j->name, sizeof(e.name));
-	strlcpy(e.id, b.id, sizeof(e.id));
-	e.size = size;
-	e.hlc = hlc_next();
-	strlcpy(e.origin, env->node.node_id, sizeof(e.origin));
-	e.mtime = time(NULL);
-	if (index_begin(env->db) == -1 ||
-	    (!j->deduplicated && index_blob_add(env->db, &b) == -1) ||
-	    index_entry_put(env->db, &e) == -1 ||
-	    index_commit(env->db) == -1) {
-		index_rollback(env->db);
-		ctl_fail(j->ctlid, "cannot record %s in the index", j->name);
-		/* the blob is an orphan now: the scrub removes it */
-		goto fail;
+	TAILQ_REMOVE(&jobs_active, j, entry);
+	TAILQ_INSERT_TAIL(&jobs_committing, j, entry);
+	if (!evtimer_pending(&commit_ev, NULL)) {
+		evtimer_set(&commit_ev, commit_flush, NULL);
+		evtimer_add(&commit_ev, &tv);
 	}
-	log_debug("stored %s, %llu bytes, id %s%s", j->name,
-	    (unsigned long long)size, b.id, j->deduplicated ?
-	    " (deduplicated)" : "");
+}
 
-	memset(&f, 0, sizeof(f));
-	strlcpy(f.name, e.name, sizeof(f.name));
-	strlcpy(f.id, e.id, sizeof(f.id));
-	f.size = size;
-	f.mtime = e.mtime;
-	f.replicas = 1;
-	f.deduplicated = j->deduplicated;
-	storaged_to_net(IMSG_CTL_FILE, j->ctlid, -1, &f, sizeof(f));
-	storaged_to_net(IMSG_CTL_END, j->ctlid, -1, NULL, 0);
- fail:
-	job_end(j);
+static int
+commit_one(struct job *j, struct index_entry *e)
+{
+	struct index_blob	old;
+	int			have;
+
+	memset(e, 0, sizeof(*e));
+	strlcpy(e->name, j->name, sizeof(e->name));
+	strlcpy(e->id, j->blob.id, sizeof(e->id));
+	e->size = j->blob.size;
+	e->hlc = hlc_next();
+	strlcpy(e->origin, env->node.node_id, sizeof(e->origin));
+	e->mtime = time(NULL);
+	if (!j->deduplicated) {
+		/* another store of this batch may have added it */
+		if ((have = index_blob_get(env->db, j->blob.id, &old)) == -1)
+			return (-1);
+		if (have)
+			j->deduplicated = 1;
+		else if (index_blob_add(env->db, &j->blob) == -1)
+			return (-1);
+	}
+	return (index_entry_put(env->db, e));
+}
+
+static void
+commit_flush(int fd, short event, void *arg)
+{
+	struct index_entry	 e;
+	struct ctl_file		 f;
+	struct job		*j, *k;
+	int			 failed = 0, seen;
+
+	/* the renames are durable once their directories are */
+	TAILQ_FOREACH(j, &jobs_committing, entry) {
+		if (j->deduplicated)
+			continue;
+		seen = 0;
+		TAILQ_FOREACH(k, &jobs_committing, entry) {
+			if (k == j)
+				break;
+			if (!k->deduplicated && strcmp(k->dir, j->dir) == 0)
+				seen = 1;
+		}
+		if (!seen && fsync_path(j->dir) == -1)
+			failed = 1;
+	}
+	if (!failed && index_begin(env->db) == 0) {
+		TAILQ_FOREACH(j, &jobs_committing, entry)
+			if (commit_one(j, &e) == -1)
+				failed = 1;
+		if (failed || index_commit(env->db) == -1) {
+			index_rollback(env->db);
+			failed = 1;
+		}
+	} else
+		failed = 1;
+
+	while ((j = TAILQ_FIRST(&jobs_committing)) != NULL) {
+		TAILQ_REMOVE(&jobs_committing, j, entry);
+		TAILQ_INSERT_TAIL(&jobs_active, j, entry);
+		if (failed) {
+			/* the blobs are orphans now: the scrub removes them */
+			ctl_fail(j->ctlid, j->tag, "cannot record %s in the "
+			    "index", j->name);
+			job_end(j);
+			continue;
+		}
+		if (!j->deduplicated)
+			env->used += j->blob.disk_size;
+		log_debug("stored %s, %llu bytes, id %s%s", j->name,
+		    (unsigned long long)j->blob.size, j->blob.id,
+		    j->deduplicated ? " (deduplicated)" : "");
+		memset(&f, 0, sizeof(f));
+		strlcpy(f.name, j->name, sizeof(f.name));
+		strlcpy(f.id, j->blob.id, sizeof(f.id));
+		f.size = j->blob.size;
+		f.mtime = time(NULL);
+		f.replicas = 1;
+		f.deduplicated = j->deduplicated;
+		storaged_to_net(IMSG_CTL_FILE, j->ctlid, j->tag, -1, &f,
+		    sizeof(f));
+		storaged_to_net(IMSG_CTL_END, j->ctlid, j->tag, -1, NULL, 0);
+		job_end(j);
+	}
 }
 
 /* One turn of a store: a few buffers from the client into the blob. */
@@ -390,17 +469,17 @@ store_turn(struct job *j)
 				job_wait(j, EV_READ);
 				return;
 			}
-			ctl_fail(j->ctlid, "reading %s: %s", j->name,
+			ctl_fail(j->ctlid, j->tag, "reading %s: %s", j->name,
 			    strerror(errno));
 			job_end(j);
 			return;
 		}
 		if (n == 0) {
-			store_commit(j);
+			store_finish(j);
 			return;
 		}
 		if (blob_writer_update(&j->bw, j->buf, n) == -1) {
-			ctl_fail(j->ctlid, "writing the blob of %s: %s",
+			ctl_fail(j->ctlid, j->tag, "writing the blob of %s: %s",
 			    j->name, strerror(errno));
 			job_end(j);
 			return;
@@ -412,7 +491,7 @@ store_turn(struct job *j)
 		j->checked = j->done;
 		if (quota_available(&avail, NULL) == 0 &&
 		    blob_stored_size(j->done, BLOB_SEGMENT_SIZE) > avail) {
-			quota_check(j->ctlid, blob_stored_size(j->done,
+			quota_check(j->ctlid, j->tag, blob_stored_size(j->done,
 			    BLOB_SEGMENT_SIZE));
 			job_end(j);
 			return;
@@ -422,7 +501,7 @@ store_turn(struct job *j)
 }
 
 void
-get_start(uint32_t ctlid, const char *name, int fd)
+get_start(uint32_t ctlid, uint32_t tag, const char *name, int fd)
 {
 	struct index_entry	 e;
 	struct index_blob	 b;
@@ -434,27 +513,27 @@ get_start(uint32_t ctlid, const char *name, int fd)
 
 	if (env->node.status != NODE_OK) {
 		close(fd);
-		ctl_fail(ctlid, "storage refuses to serve: %s",
+		ctl_fail(ctlid, tag, "storage refuses to serve: %s",
 		    env->node.reason);
 		return;
 	}
 	if ((rc = index_entry_get(env->db, name, &e)) != 1 ||
 	    e.id[0] == '\0') {
 		close(fd);
-		ctl_fail(ctlid, rc == -1 ? "index error" :
+		ctl_fail(ctlid, tag, rc == -1 ? "index error" :
 		    "no such file: %s", name);
 		return;
 	}
 	if ((rc = index_blob_get(env->db, e.id, &b)) != 1 ||
 	    b.state != BLOB_OK) {
 		close(fd);
-		ctl_fail(ctlid, "the content of %s is not on this node%s", name,
+		ctl_fail(ctlid, tag, "the content of %s is not on this node%s", name,
 		    rc == 1 ? " (damaged, in quarantine)" : "");
 		return;
 	}
-	if ((j = job_new(JOB_GET, ctlid, name, fd)) == NULL) {
+	if ((j = job_new(JOB_GET, ctlid, tag, name, fd)) == NULL) {
 		close(fd);
-		ctl_fail(ctlid, "storage is busy, try again");
+		ctl_fail(ctlid, tag, "storage is busy, try again");
 		return;
 	}
 	snprintf(path, sizeof(path), "blobs/%.2s/%.2s/%s", b.file, b.file + 2,
@@ -463,7 +542,7 @@ get_start(uint32_t ctlid, const char *name, int fd)
 	if ((j->blobfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
 	    -1 || blob_reader_init(&j->br, env->keys.blob_key, j->blobfd,
 	    id) == -1) {
-		ctl_fail(ctlid, "%s failed verification: %s", name,
+		ctl_fail(ctlid, tag, "%s failed verification: %s", name,
 		    j->blobfd == -1 ? strerror(errno) :
 		    blob_reader_error(&j->br));
 		job_end(j);
@@ -477,7 +556,7 @@ get_start(uint32_t ctlid, const char *name, int fd)
 	f.size = e.size;
 	f.mtime = e.mtime;
 	f.replicas = 1;
-	storaged_to_net(IMSG_CTL_FILE, ctlid, -1, &f, sizeof(f));
+	storaged_to_net(IMSG_CTL_FILE, ctlid, tag, -1, &f, sizeof(f));
 	job_enqueue(j);
 }
 
@@ -494,7 +573,7 @@ get_turn(struct job *j)
 			    sizeof(j->buf))) == -1) {
 				log_warnx("get %s: %s", j->name,
 				    blob_reader_error(&j->br));
-				ctl_fail(j->ctlid, "%s failed verification: %s",
+				ctl_fail(j->ctlid, j->tag, "%s failed verification: %s",
 				    j->name, blob_reader_error(&j->br));
 				job_end(j);
 				return;
@@ -503,7 +582,7 @@ get_turn(struct job *j)
 				/* close first: the client waits for EOF */
 				close(j->fd);
 				j->fd = -1;
-				storaged_to_net(IMSG_CTL_END, j->ctlid, -1,
+				storaged_to_net(IMSG_CTL_END, j->ctlid, j->tag, -1,
 				    NULL, 0);
 				job_end(j);
 				return;
@@ -519,7 +598,7 @@ get_turn(struct job *j)
 				job_wait(j, EV_WRITE);
 				return;
 			}
-			ctl_fail(j->ctlid, "writing %s: %s", j->name,
+			ctl_fail(j->ctlid, j->tag, "writing %s: %s", j->name,
 			    strerror(errno));
 			job_end(j);
 			return;
@@ -546,13 +625,13 @@ static void
 job_run(struct job *j)
 {
 	if (fd_prepare(j, j->type == JOB_GET) == -1) {
-		ctl_fail(j->ctlid, "refusing the descriptor for %s: not a "
+		ctl_fail(j->ctlid, j->tag, "refusing the descriptor for %s: not a "
 		    "regular file or a pipe open the right way", j->name);
 		job_end(j);
 		return;
 	}
 	if (j->type == JOB_STORE && store_open_tmp(j) == -1) {
-		ctl_fail(j->ctlid, "cannot create a temporary blob: %s",
+		ctl_fail(j->ctlid, j->tag, "cannot create a temporary blob: %s",
 		    strerror(errno));
 		job_end(j);
 		return;
@@ -620,6 +699,12 @@ jobs_cancel_all(void)
 {
 	struct job	*j;
 
+	/* what reached its commit is committed, not thrown away */
+	if (!TAILQ_EMPTY(&jobs_committing)) {
+		evtimer_del(&commit_ev);
+		commit_flush(-1, 0, NULL);
+	}
+
 	while ((j = TAILQ_FIRST(&jobs_queued)) != NULL) {
 		TAILQ_REMOVE(&jobs_queued, j, entry);
 		njobs_queued--;
@@ -685,7 +770,10 @@ blob_collect(const char *id)
 		log_warn("unlink %s", path);
 		return (-1);
 	}
-	return (index_blob_remove(env->db, id));
+	if (index_blob_remove(env->db, id) == -1)
+		return (-1);
+	env->used = env->used > b.disk_size ? env->used - b.disk_size : 0;
+	return (0);
 }
 
 void
@@ -697,12 +785,12 @@ delete_name(uint32_t ctlid, const char *name)
 	int			rc;
 
 	if (env->node.status != NODE_OK) {
-		ctl_fail(ctlid, "storage refuses data: %s", env->node.reason);
+		ctl_fail(ctlid, 0, "storage refuses data: %s", env->node.reason);
 		return;
 	}
 	if ((rc = index_entry_get(env->db, name, &e)) != 1 ||
 	    e.id[0] == '\0') {
-		ctl_fail(ctlid, rc == -1 ? "index error" :
+		ctl_fail(ctlid, 0, rc == -1 ? "index error" :
 		    "no such file: %s", name);
 		return;
 	}
@@ -713,14 +801,14 @@ delete_name(uint32_t ctlid, const char *name)
 	strlcpy(e.origin, env->node.node_id, sizeof(e.origin));
 	e.mtime = time(NULL);
 	if (index_entry_put(env->db, &e) == -1) {
-		ctl_fail(ctlid, "cannot record the delete of %s", name);
+		ctl_fail(ctlid, 0, "cannot record the delete of %s", name);
 		return;
 	}
 	if (blob_collect(id) == -1)
 		log_warnx("delete %s: blob %s left for the scrub", name, id);
 	memset(&res, 0, sizeof(res));
 	snprintf(res.msg, sizeof(res.msg), "deleted %s", name);
-	storaged_to_net(IMSG_CTL_RESULT, ctlid, -1, &res, sizeof(res));
+	storaged_to_net(IMSG_CTL_RESULT, ctlid, 0, -1, &res, sizeof(res));
 }
 
 static int
@@ -737,7 +825,7 @@ list_one(const struct index_entry *e, void *arg)
 	f.mtime = e->mtime;
 	f.replicas = index_blob_get(env->db, e->id, &b) == 1 &&
 	    b.state == BLOB_OK ? 1 : 0;
-	storaged_to_net(IMSG_CTL_FILE, ctlid, -1, &f, sizeof(f));
+	storaged_to_net(IMSG_CTL_FILE, ctlid, 0, -1, &f, sizeof(f));
 	return (0);
 }
 
@@ -745,33 +833,36 @@ void
 list_names(uint32_t ctlid)
 {
 	if (env->node.status != NODE_OK) {
-		ctl_fail(ctlid, "storage refuses to serve: %s",
+		ctl_fail(ctlid, 0, "storage refuses to serve: %s",
 		    env->node.reason);
 		return;
 	}
 	if (index_entry_walk(env->db, list_one, &ctlid) == -1) {
-		ctl_fail(ctlid, "index error");
+		ctl_fail(ctlid, 0, "index error");
 		return;
 	}
-	storaged_to_net(IMSG_CTL_END, ctlid, -1, NULL, 0);
+	storaged_to_net(IMSG_CTL_END, ctlid, 0, -1, NULL, 0);
 }
 
 void
 quota_report(uint32_t ctlid)
 {
 	struct ctl_quota	q;
-	uint64_t		avail;
+	uint64_t		avail, files;
 
 	if (env->node.status != NODE_OK) {
-		ctl_fail(ctlid, "storage refuses to serve: %s",
+		ctl_fail(ctlid, 0, "storage refuses to serve: %s",
 		    env->node.reason);
 		return;
 	}
-	if (quota_available(&avail, &q) == -1) {
-		ctl_fail(ctlid, "cannot tell the space available");
+	/* the exact figures: a recount, which also corrects the running sum */
+	if (index_usage(env->db, &env->used, &files) == -1 ||
+	    quota_available(&avail, &q) == -1) {
+		ctl_fail(ctlid, 0, "cannot tell the space available");
 		return;
 	}
-	storaged_to_net(IMSG_CTL_QUOTA_INFO, ctlid, -1, &q, sizeof(q));
+	q.files = files;
+	storaged_to_net(IMSG_CTL_QUOTA_INFO, ctlid, 0, -1, &q, sizeof(q));
 }
 
 void
@@ -781,16 +872,16 @@ quota_set(uint32_t ctlid, uint64_t bytes)
 	char			buf[32], human[32];
 
 	if (env->node.status != NODE_OK) {
-		ctl_fail(ctlid, "storage refuses data: %s", env->node.reason);
+		ctl_fail(ctlid, 0, "storage refuses data: %s", env->node.reason);
 		return;
 	}
 	if (bytes > LLONG_MAX) {
-		ctl_fail(ctlid, "quota too large");
+		ctl_fail(ctlid, 0, "quota too large");
 		return;
 	}
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)bytes);
 	if (index_meta_set(env->db, "quota", buf) == -1) {
-		ctl_fail(ctlid, "cannot record the quota");
+		ctl_fail(ctlid, 0, "cannot record the quota");
 		return;
 	}
 	memset(&res, 0, sizeof(res));
@@ -801,5 +892,5 @@ quota_set(uint32_t ctlid, uint64_t bytes)
 		snprintf(res.msg, sizeof(res.msg), "quota set to %s", human);
 	}
 	log_info("%s", res.msg);
-	storaged_to_net(IMSG_CTL_RESULT, ctlid, -1, &res, sizeof(res));
+	storaged_to_net(IMSG_CTL_RESULT, ctlid, 0, -1, &res, sizeof(res));
 }

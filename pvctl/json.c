@@ -269,6 +269,13 @@ json_int(const char *key, int64_t value)
 }
 
 void
+json_uint(const char *key, uint64_t value)
+{
+	json_member(key);
+	fprintf(doc.fp, "%" PRIu64, value);
+}
+
+void
 json_bool(const char *key, int value)
 {
 	json_member(key);

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include <err.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,9 +41,43 @@ struct status_answer {
 
 static struct status_answer	 answer;
 
+/* The files of a list answer, kept until its IMSG_CTL_END. */
+struct list_row {
+	char		*name;
+	char		 id[PVD_ID_HEXLEN];
+	uint64_t	 size;
+	int64_t		 mtime;
+	uint32_t	 replicas;
+};
+
+struct list_answer {
+	struct list_row	*rows;
+	size_t		 nrows;
+	size_t		 cap;
+};
+
+static struct list_answer	 list;
+
+/*
+ * store -r: the width of the name column for text, the files so far
+ * for JSON.
+ */
+struct tree_answer {
+	int		 width;
+	int		 header;	/* the header line is out */
+	struct list_row	*rows;
+	size_t		 nrows;
+	size_t		 cap;
+};
+
+static struct tree_answer	 tree;
+
 #define LABEL_WIDTH	18	/* "Control protocol: " */
 #define PROC_COLUMNS	5	/* PROCESS PID STATE RESTARTS UP */
 #define CELL_MAX	32
+#define SIZE_COLUMN	10	/* "1023.9 KiB" */
+#define QUOTA_LABEL	12	/* "Available:  " */
+#define SHORT_ID	8	/* list shows this many digits of an id */
 
 static void	 collect_node(const struct ctl_node *);
 static void	 collect_addr(const struct ctl_addr *);
@@ -51,7 +86,6 @@ static void	 answer_clear(void);
 static const char *node_status_name(uint32_t);
 static const struct ctl_addr *answer_addr(enum ctl_addr_kind, size_t *);
 static uint32_t	 seconds(int64_t);
-static int	 clean_width(const char *);
 static void	 print_padded(const char *, int, int);
 static void	 show_label(const char *, const char *);
 static void	 proc_cells(const struct ctl_proc *,
@@ -62,13 +96,45 @@ static void	 show_tail(void);
 static void	 show_result(const struct ctl_result *);
 static void	 json_tail(void);
 static void	 json_result(const struct ctl_result *);
+static void	 rows_add(struct list_row **, size_t *, size_t *,
+		    const struct ctl_file *);
+static void	 rows_free(struct list_row **, size_t *, size_t *);
+static void	 collect_file(const struct ctl_file *);
+static void	 show_list_end(void);
+static void	 show_file_row(const struct ctl_file *, int);
+static void	 show_stored(const struct ctl_file *);
+static void	 show_tree_start(const char *, int);
+static void	 show_tree_file(const struct ctl_file *);
+static void	 show_tree_end(uint64_t, uint64_t);
+static void	 show_got(const struct ctl_file *, const char *);
+static void	 show_quota(const struct ctl_quota *);
+static void	 show_scrub(const struct ctl_scrub *);
+static void	 json_list_end(void);
+static void	 json_file_object(const struct list_row *);
+static void	 json_stored(const struct ctl_file *);
+static void	 json_tree_start(const char *, int);
+static void	 json_tree_file(const struct ctl_file *);
+static void	 json_tree_end(uint64_t, uint64_t);
+static void	 json_got(const struct ctl_file *, const char *);
+static void	 json_quota(const struct ctl_quota *);
+static void	 json_scrub(const struct ctl_scrub *);
+static void	 json_done(void);
 
 const struct output show_output = {
 	.node = collect_node,
 	.addr = collect_addr,
 	.proc = collect_proc,
 	.tail = show_tail,
-	.result = show_result
+	.result = show_result,
+	.file = collect_file,
+	.list_end = show_list_end,
+	.stored = show_stored,
+	.tree_start = show_tree_start,
+	.tree_file = show_tree_file,
+	.tree_end = show_tree_end,
+	.got = show_got,
+	.quota = show_quota,
+	.scrub = show_scrub
 };
 
 const struct output json_output = {
@@ -76,7 +142,16 @@ const struct output json_output = {
 	.addr = collect_addr,
 	.proc = collect_proc,
 	.tail = json_tail,
-	.result = json_result
+	.result = json_result,
+	.file = collect_file,
+	.list_end = json_list_end,
+	.stored = json_stored,
+	.tree_start = json_tree_start,
+	.tree_file = json_tree_file,
+	.tree_end = json_tree_end,
+	.got = json_got,
+	.quota = json_quota,
+	.scrub = json_scrub
 };
 
 static void
@@ -176,7 +251,7 @@ print_clean(FILE *fp, const char *s)
 }
 
 /* How many columns print_clean() takes for s, one per character. */
-static int
+int
 clean_width(const char *s)
 {
 	const unsigned char	*p = (const unsigned char *)s;
@@ -393,4 +468,348 @@ json_result(const struct ctl_result *r)
 	json_object_close();
 	if (json_finish() == -1)
 		err(1, "stdout");
+}
+
+static void
+json_done(void)
+{
+	if (json_finish() == -1)
+		err(1, "stdout");
+}
+
+/*
+ * used as a percentage of quota, rounded down; above 100 when the
+ * quota was lowered below what is used.  Exact and without overflow:
+ * the remainder's hundredths are counted by adding it a hundred times
+ * modulo quota.
+ */
+unsigned int
+quota_percent(uint64_t used, uint64_t quota)
+{
+	uint64_t	 q, r, acc = 0, pct;
+	int		 i;
+
+	if (quota == 0)
+		return (0);
+	q = used / quota;
+	r = used % quota;
+	if (q > UINT_MAX / 100)
+		return (UINT_MAX);
+	pct = q * 100;
+	for (i = 0; i < 100; i++) {
+		if (acc >= quota - r) {
+			acc -= quota - r;
+			pct++;
+		} else
+			acc += r;
+	}
+	return (pct > UINT_MAX ? UINT_MAX : (unsigned int)pct);
+}
+
+static void
+rows_add(struct list_row **rows, size_t *n, size_t *cap,
+    const struct ctl_file *f)
+{
+	struct list_row	*v;
+	size_t		 c;
+
+	if (*n == *cap) {
+		c = *cap == 0 ? 64 : *cap * 2;
+		if ((v = reallocarray(*rows, c, sizeof(*v))) == NULL)
+			err(1, NULL);
+		*rows = v;
+		*cap = c;
+	}
+	v = &(*rows)[*n];
+	if ((v->name = strdup(f->name)) == NULL)
+		err(1, NULL);
+	memcpy(v->id, f->id, sizeof(v->id));
+	v->size = f->size;
+	v->mtime = f->mtime;
+	v->replicas = f->replicas;
+	(*n)++;
+}
+
+static void
+rows_free(struct list_row **rows, size_t *n, size_t *cap)
+{
+	size_t	 i;
+
+	for (i = 0; i < *n; i++)
+		free((*rows)[i].name);
+	free(*rows);
+	*rows = NULL;
+	*n = *cap = 0;
+}
+
+static void
+collect_file(const struct ctl_file *f)
+{
+	rows_add(&list.rows, &list.nrows, &list.cap, f);
+}
+
+/* NAME  SIZE  ID  REPLICAS, or a sentence when there is nothing. */
+static void
+show_list_end(void)
+{
+	const struct list_row	*r;
+	char			 size[CELL_MAX], id[SHORT_ID + 1];
+	char			 replicas[CELL_MAX];
+	size_t			 i;
+	int			 wname = 4, wsize = 4, wrep = 8, w;
+
+	if (list.nrows == 0) {
+		printf("No files stored on this node\n");
+		return;
+	}
+	for (i = 0; i < list.nrows; i++) {
+		r = &list.rows[i];
+		if ((w = clean_width(r->name)) > wname)
+			wname = w;
+		fmt_size(r->size, size, sizeof(size));
+		if ((w = strlen(size)) > wsize)
+			wsize = w;
+		snprintf(replicas, sizeof(replicas), "%u", r->replicas);
+		if ((w = strlen(replicas)) > wrep)
+			wrep = w;
+	}
+	printf("%-*s  %*s  %-*s  %*s\n", wname, "NAME", wsize, "SIZE",
+	    SHORT_ID, "ID", wrep, "REPLICAS");
+	for (i = 0; i < list.nrows; i++) {
+		r = &list.rows[i];
+		fmt_size(r->size, size, sizeof(size));
+		(void)strlcpy(id, r->id, sizeof(id));
+		print_padded(r->name, wname, 0);
+		printf("  %*s  %s  %*u\n", wsize, size, id, wrep,
+		    r->replicas);
+	}
+	rows_free(&list.rows, &list.nrows, &list.cap);
+}
+
+/* One row of NAME  SIZE  ID, with the full id. */
+static void
+show_file_row(const struct ctl_file *f, int wname)
+{
+	char	 size[CELL_MAX];
+
+	fmt_size(f->size, size, sizeof(size));
+	print_padded(f->name, wname, 0);
+	printf("  %*s  %s\n", SIZE_COLUMN, size, f->id);
+}
+
+static void
+show_stored(const struct ctl_file *f)
+{
+	int	 w;
+
+	if ((w = clean_width(f->name)) < 4)
+		w = 4;
+	printf("%-*s  %*s  %s\n", w, "NAME", SIZE_COLUMN, "SIZE", "ID");
+	show_file_row(f, w);
+}
+
+static void
+show_tree_start(const char *dir, int width)
+{
+	(void)dir;
+	memset(&tree, 0, sizeof(tree));
+	tree.width = width < 4 ? 4 : width;
+}
+
+/* Each file as it is stored: a long store shows how far it is. */
+static void
+show_tree_file(const struct ctl_file *f)
+{
+	if (!tree.header) {
+		printf("%-*s  %*s  %s\n", tree.width, "NAME", SIZE_COLUMN,
+		    "SIZE", "ID");
+		tree.header = 1;
+	}
+	show_file_row(f, tree.width);
+	fflush(stdout);
+}
+
+static void
+show_tree_end(uint64_t files, uint64_t bytes)
+{
+	char	 size[CELL_MAX];
+
+	fmt_size(bytes, size, sizeof(size));
+	printf("%llu file%s, %s stored\n", (unsigned long long)files,
+	    files == 1 ? "" : "s", size);
+}
+
+/* get into a file says nothing, as cp does. */
+static void
+show_got(const struct ctl_file *f, const char *path)
+{
+	(void)f;
+	(void)path;
+}
+
+static void
+show_quota(const struct ctl_quota *q)
+{
+	char	 buf[CELL_MAX];
+
+	fmt_size(q->used, buf, sizeof(buf));
+	printf("%-*s%s\n", QUOTA_LABEL, "Used:", buf);
+	if (q->quota == 0)
+		printf("%-*s%s\n", QUOTA_LABEL, "Quota:", "none");
+	else {
+		fmt_size(q->quota, buf, sizeof(buf));
+		printf("%-*s%s\n", QUOTA_LABEL, "Quota:", buf);
+	}
+	fmt_size(q->available, buf, sizeof(buf));
+	printf("%-*s%s\n", QUOTA_LABEL, "Available:", buf);
+	if (q->quota == 0)
+		printf("%-*s%s\n", QUOTA_LABEL, "Used%:", "-");
+	else
+		printf("%-*s%u%%\n", QUOTA_LABEL, "Used%:",
+		    quota_percent(q->used, q->quota));
+	printf("%-*s%llu\n", QUOTA_LABEL, "Files:",
+	    (unsigned long long)q->files);
+	fmt_size(q->disk_free, buf, sizeof(buf));
+	printf("%-*s%s\n", QUOTA_LABEL, "Disk free:", buf);
+	fmt_size(q->reserve, buf, sizeof(buf));
+	printf("%-*s%s\n", QUOTA_LABEL, "Reserve:", buf);
+}
+
+/* "checked 12 blobs (1.5 GiB) in 3.2s: 0 damaged (quarantined), 1 removed" */
+static void
+show_scrub(const struct ctl_scrub *sc)
+{
+	char		 size[CELL_MAX];
+	uint64_t	 ms;
+
+	fmt_size(sc->bytes, size, sizeof(size));
+	ms = sc->duration_ms > 0 ? (uint64_t)sc->duration_ms : 0;
+	printf("checked %llu blob%s (%s) in %llu.%llus: %llu damaged "
+	    "(quarantined), %llu removed\n", (unsigned long long)sc->checked,
+	    sc->checked == 1 ? "" : "s", size, (unsigned long long)(ms / 1000),
+	    (unsigned long long)(ms % 1000 / 100),
+	    (unsigned long long)sc->damaged, (unsigned long long)sc->removed);
+}
+
+static void
+json_list_end(void)
+{
+	size_t	 i;
+
+	json_start(stdout);
+	json_array_open(NULL);
+	for (i = 0; i < list.nrows; i++)
+		json_file_object(&list.rows[i]);
+	json_array_close();
+	json_done();
+	rows_free(&list.rows, &list.nrows, &list.cap);
+}
+
+static void
+json_file_object(const struct list_row *r)
+{
+	json_object_open(NULL);
+	json_string("name", r->name);
+	json_string("id", r->id);
+	json_uint("size", r->size);
+	json_int("mtime", r->mtime);
+	json_uint("replicas", r->replicas);
+	json_object_close();
+}
+
+static void
+json_stored(const struct ctl_file *f)
+{
+	json_start(stdout);
+	json_object_open(NULL);
+	json_string("name", f->name);
+	json_string("id", f->id);
+	json_uint("size", f->size);
+	json_bool("deduplicated", f->deduplicated);
+	json_object_close();
+	json_done();
+}
+
+static void
+json_tree_start(const char *dir, int width)
+{
+	(void)dir;
+	(void)width;
+	memset(&tree, 0, sizeof(tree));
+}
+
+/* The document is written whole at the end, as for every command. */
+static void
+json_tree_file(const struct ctl_file *f)
+{
+	rows_add(&tree.rows, &tree.nrows, &tree.cap, f);
+}
+
+static void
+json_tree_end(uint64_t files, uint64_t bytes)
+{
+	size_t	 i;
+
+	json_start(stdout);
+	json_object_open(NULL);
+	json_array_open("files");
+	for (i = 0; i < tree.nrows; i++) {
+		json_object_open(NULL);
+		json_string("name", tree.rows[i].name);
+		json_string("id", tree.rows[i].id);
+		json_uint("size", tree.rows[i].size);
+		json_object_close();
+	}
+	json_array_close();
+	json_uint("total_files", files);
+	json_uint("total_bytes", bytes);
+	json_object_close();
+	json_done();
+	rows_free(&tree.rows, &tree.nrows, &tree.cap);
+}
+
+static void
+json_got(const struct ctl_file *f, const char *path)
+{
+	json_start(stdout);
+	json_object_open(NULL);
+	json_string("name", f->name);
+	json_uint("size", f->size);
+	json_string("id", f->id);
+	json_string("file", path);
+	json_object_close();
+	json_done();
+}
+
+static void
+json_quota(const struct ctl_quota *q)
+{
+	json_start(stdout);
+	json_object_open(NULL);
+	json_uint("used", q->used);
+	json_uint("quota", q->quota);
+	if (q->quota == 0)
+		json_null("used_percent");
+	else
+		json_uint("used_percent", quota_percent(q->used, q->quota));
+	json_uint("available", q->available);
+	json_uint("files", q->files);
+	json_uint("disk_free", q->disk_free);
+	json_uint("reserve", q->reserve);
+	json_object_close();
+	json_done();
+}
+
+static void
+json_scrub(const struct ctl_scrub *sc)
+{
+	json_start(stdout);
+	json_object_open(NULL);
+	json_uint("checked", sc->checked);
+	json_uint("damaged", sc->damaged);
+	json_uint("removed", sc->removed);
+	json_uint("bytes", sc->bytes);
+	json_int("duration_ms", sc->duration_ms > 0 ? sc->duration_ms : 0);
+	json_object_close();
+	json_done();
 }

@@ -14,6 +14,7 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+#include <ctype.h>
 #include <err.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,16 +27,35 @@
  * Rows are listed in the order "valid commands" shows them.
  */
 static const struct ctl_command commands[] = {
-	{ { "status" },		ACTION_STATUS,		0, 0, NULL,
+	{ { "status" },		ACTION_STATUS,		NULL, 0, 0, NULL,
 	    "show the node, its addresses and its processes" },
-	{ { "reload" },		ACTION_RELOAD,		0, 0, NULL,
+	{ { "store" },		ACTION_STORE,		"r", 1, 2,
+	    "FILE [NAME]\n-r DIR [PREFIX]",
+	    "store a file (- for standard input), or the files under DIR" },
+	{ { "get" },		ACTION_GET,		NULL, 1, 2,
+	    "NAME [FILE]",
+	    "write a file to FILE or to standard output" },
+	{ { "delete" },		ACTION_DELETE,		"f", 1, 1,
+	    "[-f] NAME",
+	    "delete a file on every node" },
+	{ { "list" },		ACTION_LIST,		NULL, 0, 0, NULL,
+	    "list the files stored on this node" },
+	{ { "quota" },		ACTION_QUOTA,		NULL, 0, 0, NULL,
+	    "show the space used, the quota and what is available" },
+	{ { "quota", "set" },	ACTION_QUOTA_SET,	NULL, 1, 1,
+	    "SIZE|none",
+	    "change the quota (K, M, G or T suffix; none: no quota)" },
+	{ { "scrub" },		ACTION_SCRUB,		NULL, 0, 0, NULL,
+	    "verify every stored blob now and report" },
+	{ { "reload" },		ACTION_RELOAD,		NULL, 0, 0, NULL,
 	    "re-read the configuration" },
-	{ { "log", "verbose" },	ACTION_LOG_VERBOSE,	0, 0, NULL,
+	{ { "log", "verbose" },	ACTION_LOG_VERBOSE,	NULL, 0, 0, NULL,
 	    "log debugging messages too" },
-	{ { "log", "brief" },	ACTION_LOG_BRIEF,	0, 0, NULL,
+	{ { "log", "brief" },	ACTION_LOG_BRIEF,	NULL, 0, 0, NULL,
 	    "stop logging debugging messages" },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
+#define SYNOPSIS_MAX	128
 
 enum match {
 	MATCH_NONE,
@@ -49,6 +69,12 @@ static const struct ctl_command *complete_at(const int *, int);
 static void		 print_name(FILE *, const struct ctl_command *);
 static void		 print_valid(const int *);
 static void		 print_ambiguous(const char *, int, const int *);
+static void		 cmd_name(const struct ctl_command *, char *, size_t);
+static int		 synopsis(const struct ctl_command *, const char **,
+			    char *, size_t);
+static int		 parse_options(const struct ctl_command *, int *,
+			    char ***, unsigned int *);
+static void		 print_usage(const struct ctl_command *);
 
 static const char *
 cmd_word(const struct ctl_command *cmd, int depth)
@@ -218,21 +244,167 @@ parse(int argc, char *argv[], struct parse_result *res)
 		return (-1);
 	}
 
-	nargs = argc - depth;
+	argc -= depth;
+	argv += depth;
+	if (parse_options(cmd, &argc, &argv, &res->opts) == -1)
+		return (-1);
+	nargs = argc;
 	if (nargs < cmd->min_args || nargs > cmd->max_args) {
 		fprintf(stderr, "%s: ", getprogname());
 		print_name(stderr, cmd);
 		fprintf(stderr, ": %s\n", nargs < cmd->min_args ?
 		    "missing argument" : "too many arguments");
-		fprintf(stderr, "usage: %s [-j] [-s socket] ", getprogname());
-		print_name(stderr, cmd);
-		fprintf(stderr, "%s%s\n", cmd->args != NULL ? " " : "",
-		    cmd->args != NULL ? cmd->args : "");
+		print_usage(cmd);
 		return (-1);
 	}
 
 	res->action = cmd->action;
 	res->argc = nargs;
-	res->argv = argv + depth;
+	res->argv = argv;
 	return (0);
+}
+
+/*
+ * The options of a command come right after its words: "-f", "-rf",
+ * "--" to end them.  Only a command with options has any, so that the
+ * names given to the others may start with '-'; "-" alone is an
+ * argument (standard input or output).
+ */
+static int
+parse_options(const struct ctl_command *cmd, int *argc, char ***argv,
+    unsigned int *opts)
+{
+	const char	*a;
+
+	*opts = 0;
+	if (cmd->opts == NULL)
+		return (0);
+	while (*argc > 0 && (*argv)[0][0] == '-' && (*argv)[0][1] != '\0') {
+		a = (*argv)[0];
+		(*argc)--;
+		(*argv)++;
+		if (strcmp(a, "--") == 0)
+			break;
+		for (a++; *a != '\0'; a++) {
+			if (*a < 'a' || *a > 'z' ||
+			    strchr(cmd->opts, *a) == NULL) {
+				fprintf(stderr, "%s: ", getprogname());
+				print_name(stderr, cmd);
+				fprintf(stderr, ": unknown option -- %c\n",
+				    isprint((unsigned char)*a) ? *a : '?');
+				print_usage(cmd);
+				return (-1);
+			}
+			*opts |= OPT(*a);
+		}
+	}
+	return (0);
+}
+
+/*
+ * One synopsis of a command, "words arguments", into buf; *args starts
+ * at cmd->args and moves to the next synopsis, NULL after the last.
+ * Returns the length of the synopsis.
+ */
+static int
+synopsis(const struct ctl_command *cmd, const char **args, char *buf,
+    size_t len)
+{
+	const char	*a = *args;
+	size_t		 n, used;
+
+	cmd_name(cmd, buf, len);
+	used = strlen(buf);
+	if (a != NULL) {
+		n = strcspn(a, "\n");
+		if (used + 1 + n >= len)
+			errx(1, "command synopsis too long");
+		buf[used++] = ' ';
+		memcpy(buf + used, a, n);
+		used += n;
+		buf[used] = '\0';
+		*args = a[n] == '\n' ? a + n + 1 : NULL;
+	}
+	return ((int)used);
+}
+
+/* The usage of a command: each synopsis on its own line. */
+static void
+print_usage(const struct ctl_command *cmd)
+{
+	const char	*a = cmd->args;
+	char		 line[SYNOPSIS_MAX];
+	const char	*first = "usage:";
+
+	do {
+		(void)synopsis(cmd, &a, line, sizeof(line));
+		fprintf(stderr, "%-6s %s [-j] [-s socket] %s\n", first,
+		    getprogname(), line);
+		first = "";
+	} while (a != NULL);
+}
+
+/*
+ * Whether word could start a command: a prefix of a first command
+ * word, even an ambiguous one.  The shell says "Unknown command" for
+ * the others.
+ */
+int
+parse_is_command(const char *word)
+{
+	size_t	 i, len;
+
+	if ((len = strlen(word)) == 0)
+		return (0);
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strncmp(commands[i].words[0], word, len) == 0)
+			return (1);
+	return (0);
+}
+
+/* The words of a command, space-separated, in buf. */
+static void
+cmd_name(const struct ctl_command *cmd, char *buf, size_t len)
+{
+	const char	*w;
+	int		 d;
+
+	buf[0] = '\0';
+	for (d = 0; (w = cmd_word(cmd, d)) != NULL; d++)
+		if ((d > 0 && strlcat(buf, " ", len) >= len) ||
+		    strlcat(buf, w, len) >= len)
+			errx(1, "command name too long");
+}
+
+/* The shell's help: every command with its synopses and help text. */
+void
+parse_help(FILE *fp)
+{
+	const char	*a;
+	char		 line[SYNOPSIS_MAX];
+	size_t		 i;
+	int		 width = 0, w;
+
+	for (i = 0; i < NCOMMANDS; i++) {
+		a = commands[i].args;
+		do {
+			if ((w = synopsis(&commands[i], &a, line,
+			    sizeof(line))) > width)
+				width = w;
+		} while (a != NULL);
+	}
+
+	/* The help text goes beside the first synopsis. */
+	for (i = 0; i < NCOMMANDS; i++) {
+		a = commands[i].args;
+		(void)synopsis(&commands[i], &a, line, sizeof(line));
+		fprintf(fp, "  %-*s  %s\n", width, line, commands[i].help);
+		while (a != NULL) {
+			(void)synopsis(&commands[i], &a, line, sizeof(line));
+			fprintf(fp, "  %s\n", line);
+		}
+	}
+	fprintf(fp, "  %-*s  %s\n", width, "help", "show this list");
+	fprintf(fp, "  %-*s  %s\n", width, "quit",
+	    "leave the shell (also exit or end of input)");
 }

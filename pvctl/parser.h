@@ -17,7 +17,8 @@
 /*
  * The pvctl command table.  Each row is one command: the words that name
  * it, matched by unique prefix one word at a time, the action it maps
- * to, how many arguments follow the words, and its help text.
+ * to, the one-letter options it takes, how many arguments follow the
+ * words and the options, and its help text.
  */
 
 #ifndef PVCTL_PARSER_H
@@ -28,7 +29,14 @@ enum ctl_action {
 	ACTION_STATUS,
 	ACTION_RELOAD,
 	ACTION_LOG_VERBOSE,
-	ACTION_LOG_BRIEF
+	ACTION_LOG_BRIEF,
+	ACTION_STORE,
+	ACTION_GET,
+	ACTION_DELETE,
+	ACTION_LIST,
+	ACTION_QUOTA,
+	ACTION_QUOTA_SET,
+	ACTION_SCRUB
 };
 
 #define CMD_WORDS_MAX	3
@@ -36,18 +44,25 @@ enum ctl_action {
 struct ctl_command {
 	const char	*words[CMD_WORDS_MAX];	/* unused slots are NULL */
 	enum ctl_action	 action;
+	const char	*opts;		/* option letters, or NULL */
 	int		 min_args;
 	int		 max_args;
-	const char	*args;		/* synopsis of the arguments, or NULL */
+	const char	*args;		/* synopses, '\n' between, or NULL */
 	const char	*help;
 };
 
+/* The bit of option letter c in parse_result.opts. */
+#define OPT(c)		(1U << ((c) - 'a'))
+
 struct parse_result {
 	enum ctl_action	 action;
-	int		 argc;		/* arguments after the command words */
+	unsigned int	 opts;		/* OPT() of each option given */
+	int		 argc;		/* arguments after the options */
 	char		**argv;
 };
 
 int	 parse(int, char *[], struct parse_result *);
+int	 parse_is_command(const char *);
+void	 parse_help(FILE *);
 
 #endif /* PVCTL_PARSER_H */

@@ -20,10 +20,12 @@
 
 #include <err.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "pvd.h"
@@ -41,22 +43,20 @@ struct reply_state {
 
 __dead static void usage(void);
 static int	 ctl_connect(const char *);
-static void	 ctl_compose(struct imsgbuf *, uint32_t, const void *, size_t);
-static void	 ctl_request(struct imsgbuf *, const struct parse_result *);
-static void	 ctl_receive(struct imsgbuf *, const struct parse_result *,
-		    const struct output *, struct reply_state *);
+static int	 ctl_simple(const struct parse_result *);
+static int	 ctl_request(struct imsgbuf *, const struct parse_result *);
 static void	 ctl_dispatch(struct imsg *, const struct parse_result *,
-		    const struct output *, struct reply_state *);
-static void	 get_result(struct imsg *, struct ctl_result *);
-__dead static void bad_reply(uint32_t, const char *);
+		    struct reply_state *);
+static int	 confirm_delete(const char *);
 __dead static void io_failed(const char *);
 
+const struct output	*out = &show_output;
 static const char	*sockpath = PVD_SOCKET;
 
 __dead static void
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-j] [-s socket] command [argument ...]\n",
+	fprintf(stderr, "usage: %s [-j] [-s socket] [command [argument ...]]\n",
 	    getprogname());
 	exit(1);
 }
@@ -64,11 +64,7 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
-	const struct output	*out = &show_output;
-	struct parse_result	 res;
-	struct reply_state	 rs;
-	struct imsgbuf		 ibuf;
-	int			 ch, fd;
+	int	 ch;
 
 	/*
 	 * "+": options stop at the command, so that a command's own
@@ -89,31 +85,71 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 
-	/* No command: the interactive shell will start here on a tty. */
-	if (argc == 0)
-		usage();
-	if (parse(argc, argv, &res) == -1)
-		exit(1);
-
 	/* A daemon that hangs up while we write is reported, not fatal. */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		err(1, "signal");
 
-	fd = ctl_connect(sockpath);
-	if (imsgbuf_init(&ibuf, fd) == -1)
-		err(1, "imsgbuf_init");
-	ctl_request(&ibuf, &res);
-	if (imsgbuf_flush(&ibuf) == -1)
-		io_failed("write to");
+	if (argc == 0) {
+		if (!isatty(STDIN_FILENO))
+			usage();
+		return (shell());
+	}
+	return (ctl_run(argc, argv));
+}
 
-	memset(&rs, 0, sizeof(rs));
-	ctl_receive(&ibuf, &res, out, &rs);
+/*
+ * Run one command, as given on the command line or typed in the shell.
+ * Returns the exit status; errors the command cannot recover from exit
+ * at once.
+ */
+int
+ctl_run(int argc, char *argv[])
+{
+	struct parse_result	 res;
+	int			 ret;
 
-	imsgbuf_clear(&ibuf);
-	close(fd);
+	if (parse(argc, argv, &res) == -1)
+		return (1);
+
+	switch (res.action) {
+	case ACTION_STORE:
+		if (res.opts & OPT('r'))
+			ret = store_tree(&res);
+		else
+			ret = store_file(&res);
+		break;
+	case ACTION_GET:
+		ret = get_file(&res);
+		break;
+	default:
+		ret = ctl_simple(&res);
+		break;
+	}
 	if (fflush(stdout) == EOF || ferror(stdout))
 		err(1, "stdout");
-	return (rs.failed ? 1 : 0);
+	return (ret);
+}
+
+/* Connect to pvd and set up the channel; any failure exits. */
+void
+ctl_open(struct imsgbuf *ibuf)
+{
+	int	 fd;
+
+	fd = ctl_connect(sockpath);
+	if (imsgbuf_init(ibuf, fd) == -1)
+		err(1, "imsgbuf_init");
+	/* File contents move as descriptors passed on this channel. */
+	imsgbuf_allow_fdpass(ibuf);
+}
+
+void
+ctl_close(struct imsgbuf *ibuf)
+{
+	int	 fd = ibuf->fd;
+
+	imsgbuf_clear(ibuf);
+	close(fd);
 }
 
 static int
@@ -128,7 +164,7 @@ ctl_connect(const char *path)
 	    sizeof(sun.sun_path))
 		errx(1, "socket path too long");
 
-	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		err(1, "socket");
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		switch (errno) {
@@ -146,59 +182,165 @@ ctl_connect(const char *path)
 	return (fd);
 }
 
-/* Every request carries the control protocol version in its peerid. */
-static void
-ctl_compose(struct imsgbuf *ibuf, uint32_t type, const void *data,
+/*
+ * Queue a request.  Every request carries the control protocol version
+ * in its peerid; fd, unless -1, is consumed.
+ */
+void
+ctl_compose(struct imsgbuf *ibuf, uint32_t type, int fd, const void *data,
     size_t len)
 {
-	if (imsg_compose(ibuf, type, PVD_CTL_VERSION, 0, -1, data, len) == -1)
+	ctl_compose_tag(ibuf, type, 0, fd, data, len);
+}
+
+/* The same, with a tag in the pid field for the answers to echo. */
+void
+ctl_compose_tag(struct imsgbuf *ibuf, uint32_t type, uint32_t tag, int fd,
+    const void *data, size_t len)
+{
+	if (imsg_compose(ibuf, type, PVD_CTL_VERSION, (pid_t)tag, fd, data,
+	    len) == -1)
 		err(1, "imsg_compose");
 }
 
-static void
+void
+ctl_flush(struct imsgbuf *ibuf)
+{
+	if (imsgbuf_flush(ibuf) == -1)
+		io_failed("write to");
+}
+
+/* Read what the socket has; call it when poll(2) says it is readable. */
+void
+ctl_read(struct imsgbuf *ibuf)
+{
+	int	 n;
+
+	if ((n = imsgbuf_read(ibuf)) == -1)
+		io_failed("read from");
+	if (n == 0)
+		errx(1, "connection closed by pvd");
+}
+
+/*
+ * The next reply already read, if any: returns 1 and fills imsg, or 0.
+ * A version mismatch ends pvctl here, whatever the command.
+ */
+int
+ctl_next(struct imsgbuf *ibuf, struct imsg *imsg)
+{
+	uint32_t	 version;
+	int		 n;
+
+	if ((n = imsgbuf_get(ibuf, imsg)) == -1)
+		io_failed("read from");
+	if (n == 0)
+		return (0);
+	if (imsg_get_type(imsg) == IMSG_CTL_VERSION_MISMATCH) {
+		if (imsg_get_data(imsg, &version, sizeof(version)) == -1)
+			bad_reply(IMSG_CTL_VERSION_MISMATCH, "wrong size");
+		errx(1, "version mismatch: pvctl speaks control protocol %u, "
+		    "pvd speaks %u", PVD_CTL_VERSION, version);
+	}
+	return (1);
+}
+
+/* The next reply, waiting as long as it takes. */
+void
+ctl_wait(struct imsgbuf *ibuf, struct imsg *imsg)
+{
+	while (!ctl_next(ibuf, imsg))
+		ctl_read(ibuf);
+}
+
+/* The commands that are one request and an answer of a few messages. */
+static int
+ctl_simple(const struct parse_result *res)
+{
+	struct imsgbuf		 ibuf;
+	struct imsg		 imsg;
+	struct reply_state	 rs;
+
+	if (res->action == ACTION_DELETE) {
+		if (check_name(res->argv[0], NULL) == -1)
+			return (1);
+		if (!(res->opts & OPT('f')) && isatty(STDIN_FILENO) &&
+		    isatty(STDERR_FILENO) && !confirm_delete(res->argv[0]))
+			return (1);
+	}
+
+	ctl_open(&ibuf);
+	if (ctl_request(&ibuf, res) == -1) {
+		ctl_close(&ibuf);
+		return (1);
+	}
+	ctl_flush(&ibuf);
+
+	memset(&rs, 0, sizeof(rs));
+	while (!rs.done) {
+		ctl_wait(&ibuf, &imsg);
+		ctl_dispatch(&imsg, res, &rs);
+		imsg_free(&imsg);
+	}
+	ctl_close(&ibuf);
+	return (rs.failed ? 1 : 0);
+}
+
+static int
 ctl_request(struct imsgbuf *ibuf, const struct parse_result *res)
 {
-	int	 verbose;
+	struct ctl_name	 name;
+	uint64_t	 quota;
+	int		 verbose;
 
 	switch (res->action) {
 	case ACTION_STATUS:
-		ctl_compose(ibuf, IMSG_CTL_STATUS, NULL, 0);
+		ctl_compose(ibuf, IMSG_CTL_STATUS, -1, NULL, 0);
 		break;
 	case ACTION_RELOAD:
-		ctl_compose(ibuf, IMSG_CTL_RELOAD, NULL, 0);
+		ctl_compose(ibuf, IMSG_CTL_RELOAD, -1, NULL, 0);
 		break;
 	case ACTION_LOG_VERBOSE:
 	case ACTION_LOG_BRIEF:
 		verbose = res->action == ACTION_LOG_VERBOSE ? 2 : 0;
-		ctl_compose(ibuf, IMSG_CTL_LOG_VERBOSE, &verbose,
+		ctl_compose(ibuf, IMSG_CTL_LOG_VERBOSE, -1, &verbose,
 		    sizeof(verbose));
 		break;
-	case ACTION_NONE:
-		errx(1, "no command");
-	}
-}
-
-static void
-ctl_receive(struct imsgbuf *ibuf, const struct parse_result *res,
-    const struct output *out, struct reply_state *rs)
-{
-	struct imsg	 imsg;
-	int		 n;
-
-	while (!rs->done) {
-		if ((n = imsgbuf_read(ibuf)) == -1)
-			io_failed("read from");
-		if (n == 0)
-			errx(1, "connection closed by pvd");
-		while (!rs->done) {
-			if ((n = imsgbuf_get(ibuf, &imsg)) == -1)
-				io_failed("read from");
-			if (n == 0)
-				break;
-			ctl_dispatch(&imsg, res, out, rs);
-			imsg_free(&imsg);
+	case ACTION_DELETE:
+		memset(&name, 0, sizeof(name));
+		if (strlcpy(name.name, res->argv[0], sizeof(name.name)) >=
+		    sizeof(name.name))
+			errx(1, "name too long");
+		ctl_compose(ibuf, IMSG_CTL_DELETE, -1, &name, sizeof(name));
+		break;
+	case ACTION_LIST:
+		ctl_compose(ibuf, IMSG_CTL_LIST, -1, NULL, 0);
+		break;
+	case ACTION_QUOTA:
+		ctl_compose(ibuf, IMSG_CTL_QUOTA, -1, NULL, 0);
+		break;
+	case ACTION_QUOTA_SET:
+		if (strcasecmp(res->argv[0], "none") == 0)
+			quota = 0;
+		else if (parse_size(res->argv[0], &quota) == -1) {
+			warnx("quota set: %s: not a size (a number with K, "
+			    "M, G or T, or none)", res->argv[0]);
+			return (-1);
+		} else if (quota == 0) {
+			warnx("quota set: a quota of 0 would refuse every "
+			    "store (none removes the quota)");
+			return (-1);
 		}
+		ctl_compose(ibuf, IMSG_CTL_QUOTA_SET, -1, &quota,
+		    sizeof(quota));
+		break;
+	case ACTION_SCRUB:
+		ctl_compose(ibuf, IMSG_CTL_SCRUB, -1, NULL, 0);
+		break;
+	default:
+		errx(1, "no request for this command");
 	}
+	return (0);
 }
 
 /*
@@ -208,32 +350,29 @@ ctl_receive(struct imsgbuf *ibuf, const struct parse_result *res,
  */
 static void
 ctl_dispatch(struct imsg *imsg, const struct parse_result *res,
-    const struct output *out, struct reply_state *rs)
+    struct reply_state *rs)
 {
 	struct ctl_result	 result;
 	struct ctl_node		 node;
 	struct ctl_addr		 addr;
 	struct ctl_proc		 proc;
-	uint32_t		 type, version;
+	struct ctl_file		 file;
+	struct ctl_quota	 quota;
+	struct ctl_scrub	 scrub;
+	uint32_t		 type;
 
 	type = imsg_get_type(imsg);
 	switch (type) {
-	case IMSG_CTL_VERSION_MISMATCH:
-		if (imsg_get_data(imsg, &version, sizeof(version)) == -1)
-			bad_reply(type, "wrong size");
-		errx(1, "version mismatch: pvctl speaks control protocol %u, "
-		    "pvd speaks %u", PVD_CTL_VERSION, version);
 	case IMSG_CTL_FAIL:
-		get_result(imsg, &result);
-		fprintf(stderr, "%s: ", getprogname());
-		print_clean(stderr, result.msg[0] != '\0' ? result.msg :
-		    "request failed");
-		fprintf(stderr, "\n");
-		exit(1);
+		reply_fail(imsg);
 	case IMSG_CTL_RESULT:
-		if (res->action == ACTION_STATUS)
+		if (res->action != ACTION_RELOAD &&
+		    res->action != ACTION_LOG_VERBOSE &&
+		    res->action != ACTION_LOG_BRIEF &&
+		    res->action != ACTION_DELETE &&
+		    res->action != ACTION_QUOTA_SET)
 			bad_reply(type, "unexpected");
-		get_result(imsg, &result);
+		reply_result(imsg, &result);
 		out->result(&result);
 		rs->failed = result.code != 0;
 		rs->done = 1;
@@ -256,7 +395,7 @@ ctl_dispatch(struct imsg *imsg, const struct parse_result *res,
 		rs->node = 1;
 		break;
 	case IMSG_CTL_STATUS_ADDR:
-		if (!rs->node || rs->procs)
+		if (res->action != ACTION_STATUS || !rs->node || rs->procs)
 			bad_reply(type, "unexpected");
 		if (imsg_get_data(imsg, &addr, sizeof(addr)) == -1)
 			bad_reply(type, "wrong size");
@@ -270,7 +409,7 @@ ctl_dispatch(struct imsg *imsg, const struct parse_result *res,
 		out->addr(&addr);
 		break;
 	case IMSG_CTL_STATUS_PROC:
-		if (!rs->node)
+		if (res->action != ACTION_STATUS || !rs->node)
 			bad_reply(type, "unexpected");
 		if (imsg_get_data(imsg, &proc, sizeof(proc)) == -1)
 			bad_reply(type, "wrong size");
@@ -281,12 +420,36 @@ ctl_dispatch(struct imsg *imsg, const struct parse_result *res,
 		out->proc(&proc);
 		rs->procs = 1;
 		break;
-	case IMSG_CTL_END:
-		if (!rs->node)
+	case IMSG_CTL_FILE:
+		if (res->action != ACTION_LIST)
 			bad_reply(type, "unexpected");
-		if (imsg_get_len(imsg) != 0)
+		reply_file(imsg, &file);
+		out->file(&file);
+		break;
+	case IMSG_CTL_END:
+		reply_end(imsg);
+		if (res->action == ACTION_STATUS && rs->node)
+			out->tail();
+		else if (res->action == ACTION_LIST)
+			out->list_end();
+		else
+			bad_reply(type, "unexpected");
+		rs->done = 1;
+		break;
+	case IMSG_CTL_QUOTA_INFO:
+		if (res->action != ACTION_QUOTA)
+			bad_reply(type, "unexpected");
+		if (imsg_get_data(imsg, &quota, sizeof(quota)) == -1)
 			bad_reply(type, "wrong size");
-		out->tail();
+		out->quota(&quota);
+		rs->done = 1;
+		break;
+	case IMSG_CTL_SCRUB_RESULT:
+		if (res->action != ACTION_SCRUB)
+			bad_reply(type, "unexpected");
+		if (imsg_get_data(imsg, &scrub, sizeof(scrub)) == -1)
+			bad_reply(type, "wrong size");
+		out->scrub(&scrub);
 		rs->done = 1;
 		break;
 	default:
@@ -294,8 +457,63 @@ ctl_dispatch(struct imsg *imsg, const struct parse_result *res,
 	}
 }
 
-static void
-get_result(struct imsg *imsg, struct ctl_result *result)
+/* Ask on the terminal; only "y" and "yes" delete. */
+static int
+confirm_delete(const char *name)
+{
+	char	*line = NULL, *p, *e;
+	size_t	 size = 0;
+	int	 yes = 0;
+
+	fprintf(stderr, "Delete ");
+	print_clean(stderr, name);
+	fprintf(stderr, " on every node? (y/N) ");
+	fflush(stderr);
+	if (getline(&line, &size, stdin) == -1) {
+		fputc('\n', stderr);
+		free(line);
+		return (0);
+	}
+	for (p = line; *p == ' ' || *p == '\t'; p++)
+		;
+	for (e = p + strlen(p); e > p && (e[-1] == '\n' || e[-1] == ' ' ||
+	    e[-1] == '\t' || e[-1] == '\r'); e--)
+		;
+	*e = '\0';
+	yes = strcasecmp(p, "y") == 0 || strcasecmp(p, "yes") == 0;
+	free(line);
+	return (yes);
+}
+
+/*
+ * A file name given on the command line (or made from one): refused
+ * before it is sent when it breaks the rule of name_valid().  file,
+ * when not NULL, is what the name was made from, for the message.
+ */
+int
+check_name(const char *name, const char *file)
+{
+	const char	*why;
+
+	if (name_valid(name, &why))
+		return (0);
+	fprintf(stderr, "%s: ", getprogname());
+	if (file != NULL) {
+		print_clean(stderr, file);
+		fprintf(stderr, ": ");
+	}
+	fprintf(stderr, "invalid name");
+	if (*name != '\0') {
+		fprintf(stderr, " \"");
+		print_clean(stderr, name);
+		fprintf(stderr, "\"");
+	}
+	fprintf(stderr, ": %s\n", why);
+	return (-1);
+}
+
+void
+reply_result(struct imsg *imsg, struct ctl_result *result)
 {
 	uint32_t	 type = imsg_get_type(imsg);
 
@@ -305,7 +523,48 @@ get_result(struct imsg *imsg, struct ctl_result *result)
 		bad_reply(type, "unterminated string");
 }
 
-__dead static void
+/* A file: its name terminated, its id 64 lowercase hex digits. */
+void
+reply_file(struct imsg *imsg, struct ctl_file *file)
+{
+	uint32_t	 type = imsg_get_type(imsg);
+	size_t		 i;
+
+	if (imsg_get_data(imsg, file, sizeof(*file)) == -1)
+		bad_reply(type, "wrong size");
+	if (!strbuf_terminated(file->name, sizeof(file->name)) ||
+	    !strbuf_terminated(file->id, sizeof(file->id)))
+		bad_reply(type, "unterminated string");
+	if (strlen(file->id) != PVD_ID_HEXLEN - 1)
+		bad_reply(type, "bad file id");
+	for (i = 0; i < PVD_ID_HEXLEN - 1; i++)
+		if ((file->id[i] < '0' || file->id[i] > '9') &&
+		    (file->id[i] < 'a' || file->id[i] > 'f'))
+			bad_reply(type, "bad file id");
+}
+
+void
+reply_end(struct imsg *imsg)
+{
+	if (imsg_get_len(imsg) != 0)
+		bad_reply(imsg_get_type(imsg), "wrong size");
+}
+
+/* IMSG_CTL_FAIL: the daemon's reason on stderr, and exit 1. */
+__dead void
+reply_fail(struct imsg *imsg)
+{
+	struct ctl_result	 result;
+
+	reply_result(imsg, &result);
+	fprintf(stderr, "%s: ", getprogname());
+	print_clean(stderr, result.msg[0] != '\0' ? result.msg :
+	    "request failed");
+	fprintf(stderr, "\n");
+	exit(1);
+}
+
+__dead void
 bad_reply(uint32_t type, const char *why)
 {
 	errx(1, "invalid reply from pvd: %s (message type %u)", why, type);

@@ -8,4 +8,4 @@ apt-get install -y -q --no-install-recommends \
 	libssl-dev libevent-dev libsqlite3-dev libbsd-dev libseccomp-dev \
 	libedit-dev check \
 	mandoc clang libclang-rt-14-dev \
-	openssl jq procps iproute2 util-linux passwd systemd
+	openssl jq procps iproute2 util-linux passwd systemd sqlite3 tmux bc
