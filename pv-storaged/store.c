@@ -243,16 +243,26 @@ void
 store_start(uint32_t ctlid, uint32_t tag, const struct ctl_store *req, int fd)
 {
 	struct job	*j;
+	uint64_t	 need;
 
 	if (env->node.status != NODE_OK) {
 		close(fd);
 		ctl_fail(ctlid, tag, "storage refuses data: %s", env->node.reason);
 		return;
 	}
-	if (req->size_known && quota_check(ctlid, tag,
-	    blob_stored_size(req->size, BLOB_SEGMENT_SIZE)) == -1) {
-		close(fd);
-		return;
+	if (req->size_known) {
+		/* 0: more than a blob can hold */
+		need = blob_stored_size(req->size, BLOB_SEGMENT_SIZE);
+		if (need == 0 && req->size != 0) {
+			close(fd);
+			ctl_fail(ctlid, tag, "%s is too large to store",
+			    req->name);
+			return;
+		}
+		if (quota_check(ctlid, tag, need) == -1) {
+			close(fd);
+			return;
+		}
 	}
 	if (njobs_queued >= JOB_MAX_QUEUED ||
 	    (j = job_new(JOB_STORE, ctlid, tag, req->name, fd)) == NULL) {

@@ -201,7 +201,7 @@ drain_fd(const uint8_t *key, int fd, const uint8_t *expect_id,
 			ck_abort_msg("reader returned %zu bytes, more than %zu",
 			    *got + n, wantlen);
 		if (memcmp(buf, want + *got, n) != 0)
-			ck_abort_msg("reader returned wrong bytes at offset %zu",
+			ck_abort_msg("reader returned wrong bytes at %zu",
 			    *got);
 		*got += n;
 	}
