@@ -1,8 +1,8 @@
 #!/bin/sh
 # Start one PeerVault node from the build tree, with the built-in defaults
 # except that its data, key and control socket live in a new temporary
-# directory, and show `pvctl status`.  The node keeps running; the last
-# lines say how to stop it.
+# directory, show `pvctl status`, store a file, list it and get it back.
+# The node keeps running; the last lines say how to stop it.
 set -eu
 build=${1:-.}
 build=$(cd "$build" && pwd)
@@ -32,13 +32,25 @@ CONF
 
 PV_LIBEXEC_DIR="$tmp/libexec" "$build/pvd/pvd" -f "$tmp/pvd.conf"
 i=0
-until "$build/pvctl/pvctl" -s "$tmp/pvd.sock" status >/dev/null 2>&1; do
+# ready: pvd answers and its four processes run
+until [ "$("$build/pvctl/pvctl" -s "$tmp/pvd.sock" -j status 2>/dev/null |
+    grep -c '"state": "running"')" -eq 4 ]; do
 	i=$((i + 1))
 	[ $i -lt 50 ] || { echo "demo: pvd did not come up" >&2; exit 1; }
 	sleep 0.1
 done
-echo "\$ pvctl -s $tmp/pvd.sock status"
-"$build/pvctl/pvctl" -s "$tmp/pvd.sock" status
+pvctl() {
+	echo "\$ pvctl $*"
+	"$build/pvctl/pvctl" -s "$tmp/pvd.sock" "$@"
+}
+pvctl status
+echo
+head -c 3000000 /dev/urandom >"$tmp/report.bin"
+pvctl store "$tmp/report.bin"
+pvctl list
+pvctl get report.bin "$tmp/report.back"
+echo "\$ sha256sum report.bin report.back"
+(cd "$tmp" && sha256sum report.bin report.back)
 pid=$("$build/pvctl/pvctl" -s "$tmp/pvd.sock" -j status |
     sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' | head -n 1)
 echo
