@@ -370,7 +370,8 @@ store_finish(struct job *j)
 
 	TAILQ_REMOVE(&jobs_active, j, entry);
 	TAILQ_INSERT_TAIL(&jobs_committing, j, entry);
-	if (!evtimer_pending(&commit_ev, NULL)) {
+	if (!evtimer_initialized(&commit_ev) ||
+	    !evtimer_pending(&commit_ev, NULL)) {
 		evtimer_set(&commit_ev, commit_flush, NULL);
 		evtimer_add(&commit_ev, &tv);
 	}

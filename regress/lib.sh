@@ -335,9 +335,9 @@ pv_start() {
 }
 
 # pvctl on the node's socket, with a time limit (a hung daemon must
-# fail the test, not hang it).
+# fail the test, not hang it): PVCTL_TIMEOUT seconds, 10 by default.
 pvctl() {
-	timeout 10 "$PVCTL" -s "$PV_SOCK" "$@"
+	timeout "${PVCTL_TIMEOUT:-10}" "$PVCTL" -s "$PV_SOCK" "$@"
 }
 
 # pv_snap: take the status (JSON) into PV_DIR/status.json and track

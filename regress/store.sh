@@ -14,6 +14,8 @@
 set -u
 umask 022
 . "$(dirname "$0")/lib.sh"
+# 512 MiB through a sanitizer build on a busy machine takes a while
+export PVCTL_TIMEOUT=300
 
 t_require
 if is_root && ! t_ensure_user; then

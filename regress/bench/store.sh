@@ -20,6 +20,7 @@ if is_root && ! t_ensure_user; then
 	exit 1
 fi
 size_mb=${BENCH_SIZE_MB:-1024}
+export PVCTL_TIMEOUT=3600	# figures, not limits
 nfiles=${BENCH_FILES:-10000}
 
 t_tmpdir
