@@ -125,6 +125,7 @@ scrub_next_blob(void)
 		if (b->state != BLOB_OK)
 			continue;
 		if ((rc = index_blob_referenced(env->db, b->id)) == 0) {
+			/* 1: a store in progress holds it */
 			if (blob_collect(b->id) == 0)
 				scrub.res.removed++;
 			continue;
@@ -179,7 +180,8 @@ scrub_orphans(void)
 			while ((e3 = readdir(d3)) != NULL) {
 				if (e3->d_name[0] == '.' ||
 				    index_blob_file_known(env->db,
-				    e3->d_name) != 0)
+				    e3->d_name) != 0 ||
+				    jobs_hold_blob(NULL, e3->d_name))
 					continue;
 				if (snprintf(p3, sizeof(p3), "%s/%s", p2,
 				    e3->d_name) < (int)sizeof(p3) &&

@@ -117,6 +117,7 @@ uint64_t	 quota_limit(void);
 void		 jobs_cancel(uint32_t);
 void		 jobs_cancel_all(void);
 int		 blob_collect(const char *);
+int		 jobs_hold_blob(const char *, const char *);
 int		 jobs_clean_tmp(void);
 
 /* scrub.c */

@@ -763,6 +763,23 @@ jobs_clean_tmp(void)
 	return (n);
 }
 
+/*
+ * Does a store between its rename and its index commit hold this blob
+ * (by id or by file name)?  Such a blob is never collected: its entry
+ * is about to name it.
+ */
+int
+jobs_hold_blob(const char *id, const char *file)
+{
+	struct job	*j;
+
+	TAILQ_FOREACH(j, &jobs_committing, entry)
+		if ((id != NULL && strcmp(j->blob.id, id) == 0) ||
+		    (file != NULL && strcmp(j->blob.file, file) == 0))
+			return (1);
+	return (0);
+}
+
 /* Blob id is no longer named by a live entry: remove it. */
 int
 blob_collect(const char *id)
@@ -773,6 +790,8 @@ blob_collect(const char *id)
 
 	if ((rc = index_blob_referenced(env->db, id)) != 0)
 		return (rc);
+	if (jobs_hold_blob(id, NULL))
+		return (1);
 	if (index_blob_get(env->db, id, &b) != 1)
 		return (0);
 	snprintf(path, sizeof(path), "blobs/%.2s/%.2s/%s", b.file, b.file + 2,
