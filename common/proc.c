@@ -46,7 +46,8 @@ const struct pv_proc_info pv_procs[PROC_MAX] = {
 	[PROC_STORAGE] =	{ "storage", "pv-storaged", LINK(PROC_NET), 1 },
 	[PROC_NET] =		{ "net", "pv-netd", LINK(PROC_STORAGE) |
 				    LINK(PROC_DISCOVER), 0 },
-	[PROC_DISCOVER] =	{ "discover", "pv-discoverd", LINK(PROC_NET), 0 },
+	[PROC_DISCOVER] =	{ "discover", "pv-discoverd", LINK(PROC_NET),
+				    0 },
 };
 
 static struct imsgev	*log_iev;

@@ -55,7 +55,7 @@ struct ctl_conn {
 	int			 exclusive;	/* one that must be alone */
 	uid_t			 uid;
 	pid_t			 pid;
-	const char		*refusal;	/* answer to its first message */
+	const char		*refusal;	/* answer to its 1st request */
 	int			 closing;	/* flush, then close */
 };
 TAILQ_HEAD(ctl_conns, ctl_conn);

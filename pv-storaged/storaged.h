@@ -35,7 +35,7 @@ struct storaged {
 	struct pv_node_state	 node;
 	sqlite3			*db;
 	int			 dirfd;		/* the data directory */
-	uint64_t		 used;		/* bytes of blobs, kept current */
+	uint64_t		 used;		/* bytes of blobs, current */
 };
 
 extern struct storaged	*env;
@@ -96,13 +96,13 @@ struct job {
 	struct blob_writer	 bw;
 	struct blob_reader	 br;
 	struct event		 ev;
-	size_t			 buflen, bufoff;	/* get: pending output */
+	size_t			 buflen, bufoff;	/* get: to write */
 	uint8_t			 buf[JOB_BUFSIZE];
 };
 
 /* storaged.c */
-void		 storaged_to_net(uint32_t, uint32_t, uint32_t, int, const void *,
-		    size_t);
+void		 storaged_to_net(uint32_t, uint32_t, uint32_t, int,
+		    const void *, size_t);
 int		 fsync_path(const char *);
 
 /* store.c */

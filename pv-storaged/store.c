@@ -49,8 +49,10 @@
 #define JOB_MAX_QUEUED		256	/* jobs waiting for their turn */
 #define JOB_READS_PER_TURN	4	/* buffers per callback */
 
-static TAILQ_HEAD(, job)	jobs_active = TAILQ_HEAD_INITIALIZER(jobs_active);
-static TAILQ_HEAD(, job)	jobs_queued = TAILQ_HEAD_INITIALIZER(jobs_queued);
+static TAILQ_HEAD(, job)	jobs_active =
+    TAILQ_HEAD_INITIALIZER(jobs_active);
+static TAILQ_HEAD(, job)	jobs_queued =
+    TAILQ_HEAD_INITIALIZER(jobs_queued);
 static TAILQ_HEAD(, job)	jobs_committing =
     TAILQ_HEAD_INITIALIZER(jobs_committing);
 static struct event		commit_ev;
@@ -247,7 +249,8 @@ store_start(uint32_t ctlid, uint32_t tag, const struct ctl_store *req, int fd)
 
 	if (env->node.status != NODE_OK) {
 		close(fd);
-		ctl_fail(ctlid, tag, "storage refuses data: %s", env->node.reason);
+		ctl_fail(ctlid, tag, "storage refuses data: %s",
+		    env->node.reason);
 		return;
 	}
 	if (req->size_known) {
@@ -538,7 +541,8 @@ get_start(uint32_t ctlid, uint32_t tag, const char *name, int fd)
 	if ((rc = index_blob_get(env->db, e.id, &b)) != 1 ||
 	    b.state != BLOB_OK) {
 		close(fd);
-		ctl_fail(ctlid, tag, "the content of %s is not on this node%s", name,
+		ctl_fail(ctlid, tag, "the content of %s is not on this node%s",
+		    name,
 		    rc == 1 ? " (damaged, in quarantine)" : "");
 		return;
 	}
@@ -584,7 +588,8 @@ get_turn(struct job *j)
 			    sizeof(j->buf))) == -1) {
 				log_warnx("get %s: %s", j->name,
 				    blob_reader_error(&j->br));
-				ctl_fail(j->ctlid, j->tag, "%s failed verification: %s",
+				ctl_fail(j->ctlid, j->tag,
+				    "%s failed verification: %s",
 				    j->name, blob_reader_error(&j->br));
 				job_end(j);
 				return;
@@ -593,7 +598,8 @@ get_turn(struct job *j)
 				/* close first: the client waits for EOF */
 				close(j->fd);
 				j->fd = -1;
-				storaged_to_net(IMSG_CTL_END, j->ctlid, j->tag, -1,
+				storaged_to_net(IMSG_CTL_END, j->ctlid,
+				    j->tag, -1,
 				    NULL, 0);
 				job_end(j);
 				return;
@@ -636,7 +642,8 @@ static void
 job_run(struct job *j)
 {
 	if (fd_prepare(j, j->type == JOB_GET) == -1) {
-		ctl_fail(j->ctlid, j->tag, "refusing the descriptor for %s: not a "
+		ctl_fail(j->ctlid, j->tag,
+		    "refusing the descriptor for %s: not a "
 		    "regular file or a pipe open the right way", j->name);
 		job_end(j);
 		return;
@@ -815,7 +822,8 @@ delete_name(uint32_t ctlid, const char *name)
 	int			rc;
 
 	if (env->node.status != NODE_OK) {
-		ctl_fail(ctlid, 0, "storage refuses data: %s", env->node.reason);
+		ctl_fail(ctlid, 0, "storage refuses data: %s",
+		    env->node.reason);
 		return;
 	}
 	if ((rc = index_entry_get(env->db, name, &e)) != 1 ||
@@ -902,7 +910,8 @@ quota_set(uint32_t ctlid, uint64_t bytes)
 	char			buf[32], human[32];
 
 	if (env->node.status != NODE_OK) {
-		ctl_fail(ctlid, 0, "storage refuses data: %s", env->node.reason);
+		ctl_fail(ctlid, 0, "storage refuses data: %s",
+		    env->node.reason);
 		return;
 	}
 	if (bytes > LLONG_MAX) {
