@@ -361,6 +361,9 @@ control_to_storage(struct ctl_conn *c, struct imsg *imsg, int fd,
 		res.code = 1;
 		strlcpy(res.msg, "storage is restarting, try again",
 		    sizeof(res.msg));
+		/* answered here: nothing is in flight for it */
+		if (c->inflight == 0)
+			c->exclusive = 0;
 		control_send(c, IMSG_CTL_FAIL, &res, sizeof(res));
 		return;
 	}

@@ -265,8 +265,19 @@ scrub_start(uint32_t ctlid)
 		}
 		return;
 	}
-	if (ctlid != 0 && scrub.nwaiters < SCRUB_WAITERS)
+	if (ctlid != 0) {
+		if (scrub.nwaiters == SCRUB_WAITERS) {
+			memset(&res, 0, sizeof(res));
+			res.code = 1;
+			strlcpy(res.msg, "a scrub is running and too many "
+			    "clients wait for it; try again later",
+			    sizeof(res.msg));
+			storaged_to_net(IMSG_CTL_FAIL, ctlid, 0, -1, &res,
+			    sizeof(res));
+			return;
+		}
 		scrub.waiters[scrub.nwaiters++] = ctlid;
+	}
 	if (scrub.running)
 		return;
 	scrub.running = 1;

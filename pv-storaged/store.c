@@ -394,10 +394,13 @@ commit_one(struct job *j, struct index_entry *e)
 	strlcpy(e->origin, env->node.node_id, sizeof(e->origin));
 	e->mtime = time(NULL);
 	if (!j->deduplicated) {
-		/* another store of this batch may have added it */
+		/*
+		 * Another store of this batch may have added it; a damaged
+		 * row is replaced by the good blob just moved into place.
+		 */
 		if ((have = index_blob_get(env->db, j->blob.id, &old)) == -1)
 			return (-1);
-		if (have)
+		if (have && old.state == BLOB_OK)
 			j->deduplicated = 1;
 		else if (index_blob_add(env->db, &j->blob) == -1)
 			return (-1);
