@@ -718,23 +718,33 @@ blob_name(const uint8_t *name_key, const uint8_t *id, char *hex)
 	hex_encode(mac, maclen, hex, BLOB_NAME_HEXLEN);
 }
 
-/* "blobs/ab/cd/abcd...", relative to the data directory. */
+/*
+ * "blobs/ab/cd/abcd..." for the on-disk name of a blob, relative to the
+ * data directory; path holds BLOB_PATH_LEN bytes.
+ */
+void
+blob_file_path(const char *file, char *path)
+{
+	snprintf(path, BLOB_PATH_LEN, "blobs/%.2s/%.2s/%.64s", file, file + 2,
+	    file);
+}
+
+/* The path of the blob of id. */
 int
 blob_path(const uint8_t *name_key, const uint8_t *id, char *path,
     size_t len)
 {
 	char	name[BLOB_NAME_HEXLEN];
-	int	n;
 
 	blob_name(name_key, id, name);
 	if (name[0] == '\0') {
 		errno = EIO;
 		return (-1);
 	}
-	n = snprintf(path, len, "blobs/%.2s/%.2s/%s", name, name + 2, name);
-	if (n < 0 || (size_t)n >= len) {
+	if (len < BLOB_PATH_LEN) {
 		errno = ENAMETOOLONG;
 		return (-1);
 	}
+	blob_file_path(name, path);
 	return (0);
 }

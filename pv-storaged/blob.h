@@ -97,6 +97,7 @@ void		 blob_reader_free(struct blob_reader *);
 int		 blob_verify_fd(const uint8_t *, int, const uint8_t *, char *,
 		    size_t);
 void		 blob_name(const uint8_t *, const uint8_t *, char *);
+void		 blob_file_path(const char *, char *);
 int		 blob_path(const uint8_t *, const uint8_t *, char *, size_t);
 uint64_t	 blob_stored_size(uint64_t, uint32_t);
 

@@ -89,12 +89,11 @@ scrub_close_blob(void)
 static void
 scrub_quarantine(const struct index_blob *b, const char *why)
 {
-	char	from[PATH_MAX], to[PATH_MAX];
+	char	from[BLOB_PATH_LEN], to[PATH_MAX];
 
 	log_warnx("scrub: blob %s is damaged: %s; moved to quarantine/",
 	    b->id, why);
-	snprintf(from, sizeof(from), "blobs/%.2s/%.2s/%s", b->file,
-	    b->file + 2, b->file);
+	blob_file_path(b->file, from);
 	snprintf(to, sizeof(to), "quarantine/%s", b->file);
 	if (rename(from, to) == -1 && errno != ENOENT)
 		log_warn("scrub: rename %s", from);
@@ -108,7 +107,7 @@ static int
 scrub_next_blob(void)
 {
 	struct index_blob	*b;
-	char			 path[PATH_MAX];
+	char			 path[BLOB_PATH_LEN];
 	uint8_t			 id[PVD_ID_LEN];
 	int			 rc;
 
@@ -133,8 +132,7 @@ scrub_next_blob(void)
 		if (rc == -1)
 			continue;
 		scrub.res.checked++;
-		snprintf(path, sizeof(path), "blobs/%.2s/%.2s/%s", b->file,
-		    b->file + 2, b->file);
+		blob_file_path(b->file, path);
 		if ((scrub.fd = open(path, O_RDONLY | O_NOFOLLOW |
 		    O_CLOEXEC)) == -1) {
 			scrub_quarantine(b, strerror(errno));

@@ -329,7 +329,7 @@ store_finish(struct job *j)
 	struct index_blob	 old;
 	struct timeval		 tv = { 0, 0 };
 	uint8_t			 id[BLOB_ID_LEN];
-	char			 path[PATH_MAX];
+	char			 path[BLOB_PATH_LEN];
 	uint64_t		 size;
 	int			 have;
 
@@ -359,8 +359,7 @@ store_finish(struct job *j)
 			job_end(j);
 			return;
 		}
-		snprintf(path, sizeof(path), "blobs/%.2s/%.2s/%s",
-		    j->blob.file, j->blob.file + 2, j->blob.file);
+		blob_file_path(j->blob.file, path);
 		if (fsync(j->tmpfd) == -1 || blob_dirs(j->blob.file, j->dir,
 		    sizeof(j->dir)) == -1 || rename(j->tmpname, path) == -1) {
 			ctl_fail(j->ctlid, j->tag, "cannot store %s: %s",
@@ -524,7 +523,7 @@ get_start(uint32_t ctlid, uint32_t tag, const char *name, int fd)
 	struct index_blob	 b;
 	struct ctl_file		 f;
 	struct job		*j;
-	char			 path[PATH_MAX];
+	char			 path[BLOB_PATH_LEN];
 	uint8_t			 id[BLOB_ID_LEN];
 	int			 rc;
 
@@ -554,8 +553,7 @@ get_start(uint32_t ctlid, uint32_t tag, const char *name, int fd)
 		ctl_fail(ctlid, tag, "storage is busy, try again");
 		return;
 	}
-	snprintf(path, sizeof(path), "blobs/%.2s/%.2s/%s", b.file, b.file + 2,
-	    b.file);
+	blob_file_path(b.file, path);
 	hex_decode(e.id, id, sizeof(id));
 	if ((j->blobfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
 	    -1 || blob_reader_init(&j->br, env->keys.blob_key, j->blobfd,
@@ -795,7 +793,7 @@ int
 blob_collect(const char *id)
 {
 	struct index_blob	b;
-	char			path[PATH_MAX];
+	char			path[BLOB_PATH_LEN];
 	int			rc;
 
 	if ((rc = index_blob_referenced(env->db, id)) != 0)
@@ -804,8 +802,7 @@ blob_collect(const char *id)
 		return (1);
 	if (index_blob_get(env->db, id, &b) != 1)
 		return (0);
-	snprintf(path, sizeof(path), "blobs/%.2s/%.2s/%s", b.file, b.file + 2,
-	    b.file);
+	blob_file_path(b.file, path);
 	if (unlink(path) == -1 && errno != ENOENT) {
 		log_warn("unlink %s", path);
 		return (-1);
