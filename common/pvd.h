@@ -392,5 +392,6 @@ int	 parse_duration(const char *, uint32_t *);
 void	 fmt_size(uint64_t, char *, size_t);
 void	 fmt_duration(uint32_t, char *, size_t);
 int	 name_valid(const char *, const char **);
+int	 fsync_path(const char *);
 
 #endif /* PVD_H */

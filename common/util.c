@@ -22,9 +22,11 @@
 
 #include <sys/types.h>
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pvd.h"
 
@@ -303,4 +305,17 @@ name_valid(const char *name, const char **why)
 	if (why != NULL)
 		*why = reason;
 	return (0);
+}
+
+/* fsync a directory, so that the names created in it are durable. */
+int
+fsync_path(const char *dir)
+{
+	int	fd, rc;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return (-1);
+	rc = fsync(fd);
+	close(fd);
+	return (rc);
 }

@@ -137,18 +137,6 @@ storaged_prepare_dirs(struct pv_node_state *ns)
 		log_info("removed %d temporary files of interrupted stores", n);
 }
 
-int
-fsync_path(const char *dir)
-{
-	int	fd, rc;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return (-1);
-	rc = fsync(fd);
-	close(fd);
-	return (rc);
-}
-
 void
 storaged_to_net(uint32_t type, uint32_t ctlid, uint32_t tag, int fd,
     const void *data, size_t len)

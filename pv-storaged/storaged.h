@@ -103,7 +103,6 @@ struct job {
 /* storaged.c */
 void		 storaged_to_net(uint32_t, uint32_t, uint32_t, int,
 		    const void *, size_t);
-int		 fsync_path(const char *);
 
 /* store.c */
 void		 store_start(uint32_t, uint32_t, const struct ctl_store *, int);

@@ -195,18 +195,6 @@ listeners_open(const struct pv_config *conf)
 	}
 }
 
-static void
-fsync_dir(const char *dir)
-{
-	int	fd;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		err(1, "open %s", dir);
-	if (fsync(fd) == -1)
-		err(1, "fsync %s", dir);
-	close(fd);
-}
-
 /*
  * pvd creates the data directory, and the marker naming its node, only
  * when the directory does not exist.  An existing directory is never
@@ -260,9 +248,9 @@ datadir_prepare(const struct pv_config *conf)
 	if (env->privsep && fchown(fd, env->uid, env->gid) == -1)
 		err(1, "chown %s", marker);
 	close(fd);
-	fsync_dir(dir);
 	strlcpy(parentdir, dir, sizeof(parentdir));
-	fsync_dir(dirname(parentdir));
+	if (fsync_path(dir) == -1 || fsync_path(dirname(parentdir)) == -1)
+		err(1, "fsync %s", dir);
 	log_info("created data directory %s for new node %s", dir, hex);
 }
 
