@@ -391,6 +391,8 @@ int	 parse_size(const char *, uint64_t *);
 int	 parse_duration(const char *, uint32_t *);
 void	 fmt_size(uint64_t, char *, size_t);
 void	 fmt_duration(uint32_t, char *, size_t);
+int32_t	 utf8_decode(const unsigned char *, const unsigned char *,
+	    size_t *);
 int	 name_valid(const char *, const char **);
 int	 fsync_path(const char *);
 

@@ -232,7 +232,7 @@ endpoint_str(const struct pv_endpoint *ep)
  * UTF-8: a stray continuation byte, an overlong form, a surrogate, a
  * code point above U+10FFFF or a truncated sequence.
  */
-static int32_t
+int32_t
 utf8_decode(const unsigned char *p, const unsigned char *end, size_t *len)
 {
 	unsigned char	 lo = 0x80, hi = 0xbf;

@@ -25,7 +25,9 @@
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "pvd.h"
 #include "pvctl.h"
 
 #define JSON_DEPTH_MAX	16
@@ -97,35 +99,12 @@ json_newline(int depth)
 size_t
 utf8_seqlen(const unsigned char *p)
 {
-	unsigned char	 lo = 0x80, hi = 0xbf;
-	size_t		 i, len;
+	size_t	len;
 
-	if (p[0] == '\0')
+	/* a sequence is at most 4 bytes, and a NUL ends it */
+	if (p[0] == '\0' || utf8_decode(p, p + strnlen((const char *)p, 4),
+	    &len) == -1)
 		return (0);
-	if (p[0] < 0x80)
-		return (1);
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		if (p[0] == 0xe0)
-			lo = 0xa0;
-		else if (p[0] == 0xed)
-			hi = 0x9f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		if (p[0] == 0xf0)
-			lo = 0x90;
-		else if (p[0] == 0xf4)
-			hi = 0x8f;
-	} else
-		return (0);
-
-	if (p[1] < lo || p[1] > hi)
-		return (0);
-	for (i = 2; i < len; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return (0);
 	return (len);
 }
 
