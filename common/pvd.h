@@ -76,7 +76,7 @@
  * Version of the control protocol carried in the peerid of every pvctl
  * request.  Bump it whenever a control message type or payload changes.
  */
-#define PVD_CTL_VERSION		2
+#define PVD_CTL_VERSION		3
 
 /* Processes, as data: adding one is one row in proc.c and one directory. */
 enum pv_proc {
@@ -124,6 +124,10 @@ enum imsg_type {
 	IMSG_CTL_QUOTA_SET = 18,	/* uint64_t: bytes, 0: no quota */
 	IMSG_CTL_SCRUB = 19,		/* request, no payload */
 	IMSG_CTL_SCRUB_RESULT = 20,	/* struct ctl_scrub */
+	IMSG_CTL_PEERS = 21,		/* request, no payload */
+	IMSG_CTL_PEER = 22,		/* struct ctl_peer */
+	IMSG_CTL_REPL = 23,		/* request, no payload */
+	IMSG_CTL_REPL_INFO = 24,	/* struct ctl_repl */
 
 	/* parent -> child */
 	IMSG_SOCKET_PEER = 100,		/* fd; peerid: the sibling's proc */
@@ -147,6 +151,49 @@ enum imsg_type {
 
 	/* net -> storage */
 	IMSG_CTL_CANCEL,		/* the client of peerid has gone */
+
+	/* discover -> net */
+	IMSG_PEER_ADDR,			/* struct pv_peer_addr */
+
+	/* replication, net <-> storage: payloads in repl.h */
+	IMSG_REPL_ENTRY,		/* s->n struct repl_entry */
+	IMSG_REPL_MERGE,		/* n->s struct repl_entry */
+	IMSG_REPL_HAVE,			/* both, struct repl_have */
+	IMSG_REPL_SUMMARY_REQ,		/* n->s, no payload */
+	IMSG_REPL_SUMMARY,		/* s->n struct repl_summary */
+	IMSG_REPL_SUMMARY_CMP,		/* n->s struct repl_summary */
+	IMSG_REPL_BUCKETS,		/* both, struct repl_buckets */
+	IMSG_REPL_WANTED_REQ,		/* n->s, no payload */
+	IMSG_REPL_WANTED,		/* s->n struct repl_wanted */
+	IMSG_REPL_WANTED_CHANGED,	/* s->n, no payload: ask again */
+	IMSG_REPL_RECV_OPEN,		/* n->s struct repl_open */
+	IMSG_REPL_RECV_FD,		/* s->n struct repl_xfer (+fd) */
+	IMSG_REPL_RECV_DONE,		/* n->s struct repl_done */
+	IMSG_REPL_RECV_ABORT,		/* n->s struct repl_done */
+	IMSG_REPL_RECV_RESULT,		/* s->n struct repl_xfer */
+	IMSG_REPL_SEND_OPEN,		/* n->s struct repl_open */
+	IMSG_REPL_SEND_FD,		/* s->n struct repl_xfer + fd */
+	IMSG_REPL_SEND_FAIL,		/* s->n struct repl_xfer */
+	IMSG_REPL_FETCH,		/* s->n struct repl_fetch */
+	IMSG_REPL_FETCH_FAIL,		/* n->s struct repl_fetch */
+	IMSG_REPL_LOOKUP,		/* s->n struct repl_lookup */
+	IMSG_REPL_LOOKUP_DONE,		/* n->s struct repl_lookup */
+	IMSG_REPL_LOOKUP_PEER,		/* both, struct repl_lookup */
+	IMSG_REPL_STATE,		/* n->s struct repl_state */
+};
+
+/* IMSG_PEER_ADDR: an address to dial, numeric, from pv-discoverd. */
+enum pv_addr_source {
+	ADDR_BOOTSTRAP,
+	ADDR_MDNS,
+	ADDR_PEX
+};
+
+struct pv_peer_addr {
+	char		host[PVD_HOST_MAX];	/* numeric address */
+	uint16_t	port;
+	uint32_t	source;			/* enum pv_addr_source */
+	char		name[PVD_HOST_MAX];	/* what it was resolved from */
 };
 
 /* A host (or "*") and a port: listen, bootstrap, advertise, metrics. */
@@ -298,6 +345,36 @@ struct ctl_scrub {
 	int64_t		duration_ms;
 };
 
+/* IMSG_CTL_PEER: one connected (or being dialled) peer. */
+enum ctl_peer_state {
+	PEER_CONNECTING,	/* TCP or TLS handshake, HELLO */
+	PEER_HEALTHY,
+	PEER_STALE,		/* silent for peer timeout */
+	PEER_BACKOFF		/* a dial target waiting to redial */
+};
+
+struct ctl_peer {
+	char		addr[PVD_HOST_MAX + 8];	/* host:port, [v6]:port */
+	char		node_id[PVD_NODEID_HEXLEN];	/* "": not yet */
+	uint8_t		outbound;	/* 1: we dialled */
+	uint32_t	state;		/* enum ctl_peer_state */
+	int64_t		last_seen;	/* seconds ago, -1: never */
+	uint64_t	bytes_in;
+	uint64_t	bytes_out;
+	uint32_t	transfers;	/* blobs moving now */
+};
+
+/* IMSG_CTL_REPL_INFO: replication, for pvctl status. */
+struct ctl_repl {
+	uint32_t	peers;		/* healthy connections */
+	uint32_t	transfers;	/* blobs moving now */
+	uint64_t	pending;	/* live entries without a blob */
+	uint64_t	blocked;	/* of those: no space */
+	uint64_t	blocked_need;	/* bytes they need */
+	uint64_t	bytes_in;
+	uint64_t	bytes_out;
+};
+
 enum ctl_addr_kind {
 	CTL_ADDR_LISTEN,
 	CTL_ADDR_METRICS
@@ -389,6 +466,7 @@ void	 sandbox_discoverd(void);
 const char *endpoint_str(const struct pv_endpoint *);
 int	 parse_size(const char *, uint64_t *);
 int	 parse_duration(const char *, uint32_t *);
+uint64_t quota_room(uint64_t, uint64_t, uint64_t, uint64_t);
 void	 fmt_size(uint64_t, char *, size_t);
 void	 fmt_duration(uint32_t, char *, size_t);
 int32_t	 utf8_decode(const unsigned char *, const unsigned char *,

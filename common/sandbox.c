@@ -115,24 +115,40 @@ static const int sandbox_storage[] = {
 	SCMP_SYS(fcntl),
 };
 
-/* pv-netd: the control socket, peers over TCP. */
+/*
+ * pv-netd: the control socket, peers over TCP (dialled too), and the
+ * blob descriptors pv-storaged hands it: read to send, written and
+ * truncated to receive.  It opens no path.
+ */
 static const int sandbox_net[] = {
 	SCMP_SYS(accept4),
 	SCMP_SYS(connect),
 	SCMP_SYS(fcntl),
+	SCMP_SYS(ftruncate),
 	SCMP_SYS(getpeername),
+	SCMP_SYS(getsockname),
+	SCMP_SYS(getsockopt),
+	SCMP_SYS(pread64),
+	SCMP_SYS(pwrite64),
+	SCMP_SYS(recvfrom),
+	SCMP_SYS(setsockopt),
+	SCMP_SYS(shutdown),
+	SCMP_SYS(socket),
+};
+
+/*
+ * pv-discoverd: datagrams on sockets it was handed, and evdns's own
+ * UDP sockets to the name servers of resolv.conf.
+ */
+static const int sandbox_discover[] = {
+	SCMP_SYS(bind),
+	SCMP_SYS(connect),
+	SCMP_SYS(fcntl),
 	SCMP_SYS(getsockname),
 	SCMP_SYS(getsockopt),
 	SCMP_SYS(recvfrom),
 	SCMP_SYS(setsockopt),
-	SCMP_SYS(shutdown),
-};
-
-/* pv-discoverd: datagrams on sockets it was handed. */
-static const int sandbox_discover[] = {
-	SCMP_SYS(fcntl),
-	SCMP_SYS(recvfrom),
-	SCMP_SYS(setsockopt),
+	SCMP_SYS(socket),
 };
 
 static void

@@ -134,6 +134,24 @@ parse_duration(const char *s, uint32_t *out)
 	return (0);
 }
 
+/*
+ * What a store may still write: the quota less what the blobs use (no
+ * quota: no limit), and the disk's free space less the reserve, the
+ * smaller of the two; never below 0, whatever the figures (a quota set
+ * below what is used, a disk fuller than the reserve).
+ */
+uint64_t
+quota_room(uint64_t used, uint64_t quota, uint64_t disk_free,
+    uint64_t reserve)
+{
+	uint64_t	by_quota = UINT64_MAX, by_disk;
+
+	if (quota != 0)
+		by_quota = quota > used ? quota - used : 0;
+	by_disk = disk_free > reserve ? disk_free - reserve : 0;
+	return (by_quota < by_disk ? by_quota : by_disk);
+}
+
 /* For people: "512 B", "1.5 KiB", "5.0 GiB". */
 void
 fmt_size(uint64_t size, char *buf, size_t len)

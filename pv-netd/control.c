@@ -73,6 +73,9 @@ static struct {
 static void	control_accept(int, short, void *);
 static void	control_dispatch(int, short, void *);
 static void	control_process(struct ctl_conn *);
+static void	control_local(struct ctl_conn *, void (*)(int, short, void *));
+static void	control_local_peers(int, short, void *);
+static void	control_local_repl(int, short, void *);
 
 /* May the client send another request now? */
 static int
@@ -449,6 +452,16 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 			break;
 		control_to_storage(c, imsg, -1, &bytes, sizeof(bytes));
 		return (0);
+	case IMSG_CTL_PEERS:
+		if (imsg_get_len(imsg) != 0 || fd != -1)
+			break;
+		control_local(c, control_local_peers);
+		return (0);
+	case IMSG_CTL_REPL:
+		if (imsg_get_len(imsg) != 0 || fd != -1)
+			break;
+		control_local(c, control_local_repl);
+		return (0);
 	}
 	if (fd != -1)
 		close(fd);
@@ -541,19 +554,31 @@ control_storage_lost(void)
 void
 control_relay(struct imsg *imsg)
 {
-	struct ctl_conn	*c;
-	size_t		 len = imsg_get_len(imsg);
-	uint32_t	 type = imsg_get_type(imsg);
+	size_t	 len = imsg_get_len(imsg);
 
-	if ((c = control_by_id(imsg_get_id(imsg))) == NULL || c->closing)
-		return;
 	if (len > MAX_IMSGSIZE - IMSG_HEADER_SIZE)
 		fatalx("%s: oversized answer", __func__);
+	control_send_to(imsg_get_id(imsg), imsg_get_type(imsg),
+	    imsg_get_pid(imsg), len ? imsg->data : NULL, len);
+}
+
+/*
+ * An answer for the client ctlid, relayed or made here (peers,
+ * replication); -1 when the client has gone.
+ */
+int
+control_send_to(uint32_t ctlid, uint32_t type, uint32_t tag,
+    const void *data, size_t len)
+{
+	struct ctl_conn	*c;
+
+	if ((c = control_by_id(ctlid)) == NULL || c->closing)
+		return (-1);
 	if (imsgbuf_queuelen(&c->iev.ibuf) >= CTL_QUEUE_MAX) {
 		log_warnx("control: uid %u reads no answers, dropping it",
 		    (unsigned)c->uid);
 		control_close(c);
-		return;
+		return (-1);
 	}
 	switch (type) {
 	case IMSG_CTL_END:
@@ -568,8 +593,35 @@ control_relay(struct imsg *imsg)
 			c->exclusive = 0;
 		break;
 	}
-	control_send_tag(c, type, imsg_get_pid(imsg), len ? imsg->data : NULL,
-	    len);
+	control_send_tag(c, type, tag, data, len);
 	/* room for more: take what the client has sent meanwhile */
 	control_process(c);
+	return (0);
+}
+
+/*
+ * Requests that pv-netd answers itself, run from the event loop rather
+ * than inside control_process(), which their answers re-enter.
+ */
+static void
+control_local_peers(int fd, short event, void *arg)
+{
+	peer_ctl_list((uint32_t)(uintptr_t)arg);
+}
+
+static void
+control_local_repl(int fd, short event, void *arg)
+{
+	repl_ctl_status((uint32_t)(uintptr_t)arg);
+}
+
+static void
+control_local(struct ctl_conn *c, void (*cb)(int, short, void *))
+{
+	struct timeval	tv = { 0, 0 };
+
+	c->inflight++;
+	if (event_once(-1, EV_TIMEOUT, cb, (void *)(uintptr_t)c->id,
+	    &tv) == -1)
+		control_fail(c, "out of memory");
 }

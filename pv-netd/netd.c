@@ -37,45 +37,10 @@
 
 static void	netd_dispatch_parent(int, short, void *);
 static void	netd_dispatch_storage(int, short, void *);
+static void	netd_dispatch_discover(int, short, void *);
 
 static struct netd	 env;
 struct netd		*netd_env = &env;
-
-/*
- * Until the peer protocol exists, a connection to a peer port is closed
- * at once, with a line in the log, rather than left hanging.
- */
-static void
-netd_accept_peer(int fd, short event, void *arg)
-{
-	struct netd_listener	*l = arg;
-	int			 s;
-
-	if ((s = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
-		if (errno != EAGAIN && errno != EINTR &&
-		    errno != ECONNABORTED)
-			log_warn("accept on %s", endpoint_str(&l->ep));
-		return;
-	}
-	log_info("closing connection on %s: this node does not replicate yet",
-	    endpoint_str(&l->ep));
-	close(s);
-}
-
-static void
-netd_add_listener(int fd, const struct pv_endpoint *ep)
-{
-	struct netd_listener	*l;
-
-	if ((l = calloc(1, sizeof(*l))) == NULL)
-		fatal(NULL);
-	l->fd = fd;
-	l->ep = *ep;
-	event_set(&l->ev, fd, EV_READ | EV_PERSIST, netd_accept_peer, l);
-	event_add(&l->ev, NULL);
-	TAILQ_INSERT_TAIL(&env.listeners, l, entry);
-	log_debug("listening on %s", endpoint_str(ep));
-}
 
 int
 main(int argc, char *argv[])
@@ -94,8 +59,9 @@ main(int argc, char *argv[])
 	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS |
 	    OPENSSL_INIT_LOAD_CONFIG, NULL) != 1)
 		fatalx("OPENSSL_init_ssl");
+	peer_init();
 
-	event_init();
+	env.evbase = event_init();
 	if (imsgev_init(&env.iev_parent, PVD_PARENT_FD, 1,
 	    netd_dispatch_parent, NULL) == -1)
 		fatal("imsgbuf_init");
@@ -107,9 +73,12 @@ main(int argc, char *argv[])
 	child_signals();
 
 	sandbox_netd();
+	repl_init();
 
 	event_dispatch();
 
+	repl_shutdown();
+	peer_shutdown();
 	control_shutdown();
 	explicit_bzero(&env.keys, sizeof(env.keys));
 	return (0);
@@ -146,12 +115,13 @@ netd_dispatch_parent(int fd, short event, void *arg)
 		}
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_SOCKET_PEER:
-			if (imsg_get_id(&imsg) == PROC_STORAGE)
+			if (imsg_get_id(&imsg) == PROC_STORAGE) {
 				child_link_sibling(&imsg, &env.iev_storage,
 				    netd_dispatch_storage);
-			else if (imsg_get_id(&imsg) == PROC_DISCOVER)
+				repl_storage_back();
+			} else if (imsg_get_id(&imsg) == PROC_DISCOVER)
 				child_link_sibling(&imsg, &env.iev_discover,
-				    child_dispatch_idle);
+				    netd_dispatch_discover);
 			else
 				fatalx("link to an unexpected process");
 			break;
@@ -174,7 +144,7 @@ netd_dispatch_parent(int fd, short event, void *arg)
 			if ((dfd = imsg_get_fd(&imsg)) == -1)
 				fatalx("missing listener descriptor for %s",
 				    endpoint_str(&ep));
-			netd_add_listener(dfd, &ep);
+			peer_accept(dfd, &ep);
 			break;
 		case IMSG_NODE_ID:
 			if (imsg_get_data(&imsg, &env.node,
@@ -182,6 +152,9 @@ netd_dispatch_parent(int fd, short event, void *arg)
 			    !strbuf_terminated(env.node.node_id,
 			    sizeof(env.node.node_id)))
 				fatalx("bad node id message");
+			env.have_node_id = env.node.status == NODE_OK &&
+			    hex_decode(env.node.node_id, env.node_id,
+			    sizeof(env.node_id)) == 0;
 			break;
 		case IMSG_CTL_STATUS_NODE:
 		case IMSG_CTL_STATUS_ADDR:
@@ -214,6 +187,7 @@ netd_dispatch_storage(int fd, short event, void *arg)
 		log_debug("storage went away, waiting for its successor");
 		imsgev_clear(iev);
 		control_storage_lost();
+		repl_storage_lost();
 		return;
 	}
 	for (;;) {
@@ -229,6 +203,62 @@ netd_dispatch_storage(int fd, short event, void *arg)
 		case IMSG_CTL_QUOTA_INFO:
 		case IMSG_CTL_SCRUB_RESULT:
 			control_relay(&imsg);
+			break;
+		case IMSG_REPL_ENTRY:
+		case IMSG_REPL_HAVE:
+		case IMSG_REPL_SUMMARY:
+		case IMSG_REPL_BUCKETS:
+		case IMSG_REPL_WANTED:
+		case IMSG_REPL_WANTED_CHANGED:
+		case IMSG_REPL_RECV_FD:
+		case IMSG_REPL_RECV_RESULT:
+		case IMSG_REPL_SEND_FD:
+		case IMSG_REPL_SEND_FAIL:
+		case IMSG_REPL_FETCH:
+		case IMSG_REPL_LOOKUP:
+		case IMSG_REPL_LOOKUP_PEER:
+			repl_storage_imsg(&imsg);
+			break;
+		default:
+			fatalx("%s: unexpected imsg %u", __func__,
+			    imsg_get_type(&imsg));
+		}
+		imsg_free(&imsg);
+	}
+	imsg_event_add(iev);
+}
+
+/* Addresses to dial, from pv-discoverd (bootstrap, later mDNS and pex). */
+static void
+netd_dispatch_discover(int fd, short event, void *arg)
+{
+	struct imsgev		*iev = arg;
+	struct imsg		 imsg;
+	struct pv_peer_addr	 pa;
+	ssize_t			 n;
+
+	if (imsgev_dispatch_io(iev, event) == -1) {
+		if (errno != 0)
+			fatal("channel to discover");
+		log_debug("discover went away, waiting for its successor");
+		imsgev_clear(iev);
+		return;
+	}
+	for (;;) {
+		if ((n = imsgbuf_get(&iev->ibuf, &imsg)) == -1)
+			fatal("%s: imsgbuf_get", __func__);
+		if (n == 0)
+			break;
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_PEER_ADDR:
+			if (imsg_get_data(&imsg, &pa, sizeof(pa)) == -1 ||
+			    !strbuf_terminated(pa.host, sizeof(pa.host)) ||
+			    !strbuf_terminated(pa.name, sizeof(pa.name)) ||
+			    pa.port == 0 || pa.source > ADDR_PEX) {
+				log_warnx("bad peer address from discover");
+				break;
+			}
+			peer_add_target(&pa);
 			break;
 		default:
 			fatalx("%s: unexpected imsg %u", __func__,

@@ -23,6 +23,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/endian.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -67,10 +68,6 @@ static const uint8_t blob_header_nonce[BLOB_NONCE_LEN] = {
 	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
 };
 
-static void	 put_be32(uint8_t *, uint32_t);
-static void	 put_be64(uint8_t *, uint64_t);
-static uint32_t	 get_be32(const uint8_t *);
-static uint64_t	 get_be64(const uint8_t *);
 static ssize_t	 blob_readfull(int, void *, size_t);
 static int	 blob_writefull(int, const void *, size_t);
 static int	 blob_pwritefull(int, const void *, size_t, off_t);
@@ -87,34 +84,9 @@ static int	 blob_reader_fail(struct blob_reader *, const char *, ...)
 static void	 blob_reader_release(struct blob_reader *);
 static int	 blob_reader_load(struct blob_reader *);
 
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
 
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, v >> 32);
-	put_be32(p + 4, v);
-}
 
-static uint32_t
-get_be32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3]);
-}
 
-static uint64_t
-get_be64(const uint8_t *p)
-{
-	return ((uint64_t)get_be32(p) << 32 | get_be32(p + 4));
-}
 
 /* Up to len bytes; fewer only at the end of the file. */
 static ssize_t
@@ -223,8 +195,8 @@ blob_stored_size(uint64_t size, uint32_t segsize)
 static void
 blob_nonce(uint8_t *nonce, int last, uint64_t seg)
 {
-	put_be32(nonce, last ? 1 : 0);
-	put_be64(nonce + 4, seg);
+	be32enc(nonce, last ? 1 : 0);
+	be64enc(nonce + 4, seg);
 }
 
 /*
@@ -338,8 +310,8 @@ blob_writer_init_salt(struct blob_writer *w, const uint8_t *blob_key,
 	memcpy(w->hdr, BLOB_MAGIC, BLOB_MAGIC_LEN);
 	w->hdr[HDR_VERSION] = BLOB_VERSION;
 	w->hdr[HDR_RESERVED] = 0;
-	put_be32(w->hdr + HDR_SEGSIZE, segsize);
-	put_be32(w->hdr + HDR_FLAGS, 0);
+	be32enc(w->hdr + HDR_SEGSIZE, segsize);
+	be32enc(w->hdr + HDR_FLAGS, 0);
 	memcpy(w->hdr + HDR_SALT, salt, BLOB_SALT_LEN);
 
 	/* The real header goes in by blob_writer_finish(), at offset 0. */
@@ -428,7 +400,7 @@ blob_writer_finish(struct blob_writer *w, uint8_t *id_out,
 	w->failed = 1;
 	if (blob_writer_seal(w, 1) == -1)
 		return (-1);
-	put_be64(w->hdr + HDR_SIZE, w->size);
+	be64enc(w->hdr + HDR_SIZE, w->size);
 	if (EVP_DigestFinal_ex(w->mctx, w->hdr + HDR_ID, &mdlen) != 1 ||
 	    mdlen != BLOB_ID_LEN ||
 	    blob_gcm(w->cctx, 1, blob_header_nonce, w->hdr, HDR_TAG, NULL, 0,
@@ -522,11 +494,11 @@ blob_reader_init(struct blob_reader *r, const uint8_t *blob_key, int fd,
 	if (r->hdr[HDR_RESERVED] != 0)
 		return (blob_reader_fail(r, "reserved header byte is 0x%02x, "
 		    "not 0", r->hdr[HDR_RESERVED]));
-	v = get_be32(r->hdr + HDR_SEGSIZE);
+	v = be32dec(r->hdr + HDR_SEGSIZE);
 	if (!blob_segsize_valid(v))
 		return (blob_reader_fail(r, "bad segment size %u", v));
 	r->segsize = v;
-	v = get_be32(r->hdr + HDR_FLAGS);
+	v = be32dec(r->hdr + HDR_FLAGS);
 	if (v != 0)
 		return (blob_reader_fail(r, "unsupported header flags 0x%08x",
 		    v));
@@ -544,7 +516,7 @@ blob_reader_init(struct blob_reader *r, const uint8_t *blob_key, int fd,
 		return (blob_reader_fail(r, "header tag does not verify "
 		    "(wrong network key or damaged header)"));
 	}
-	r->size = get_be64(r->hdr + HDR_SIZE);
+	r->size = be64dec(r->hdr + HDR_SIZE);
 	if (blob_stored_size(r->size, r->segsize) == 0) {
 		blob_reader_release(r);
 		return (blob_reader_fail(r, "plaintext size %llu too large",

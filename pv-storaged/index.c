@@ -29,9 +29,10 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "repl.h"
 #include "storaged.h"
 
-#define INDEX_VERSION	2
+#define INDEX_VERSION	3
 
 static const char *const index_migrations[INDEX_VERSION] = {
 	/* 0 -> 1: the node the index belongs to */
@@ -50,6 +51,9 @@ static const char *const index_migrations[INDEX_VERSION] = {
 	" size INTEGER NOT NULL, hlc INTEGER NOT NULL,"
 	" origin TEXT NOT NULL, mtime INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE INDEX entries_by_id ON entries (id);",
+	/* 2 -> 3: which other nodes hold a verified copy of a blob */
+	"CREATE TABLE holders (id TEXT NOT NULL, node TEXT NOT NULL,"
+	" PRIMARY KEY (id, node)) WITHOUT ROWID;",
 };
 
 static int
@@ -428,17 +432,15 @@ index_entry_put(sqlite3 *db, const struct index_entry *e)
 	    (int64_t)e->size, e->hlc, e->origin, e->mtime)));
 }
 
-/* Every live entry in name order; cb returning -1 stops the walk. */
-int
-index_entry_walk(sqlite3 *db, int (*cb)(const struct index_entry *, void *),
-    void *arg)
+static int
+index_entry_walk_where(sqlite3 *db, const char *sql,
+    int (*cb)(const struct index_entry *, void *), void *arg)
 {
 	struct index_entry	 e;
 	sqlite3_stmt		*st;
 	int			 rc;
 
-	if ((st = index_prepare(db, "SELECT " ENTRY_COLUMNS " FROM entries "
-	    "WHERE id IS NOT NULL ORDER BY name", "")) == NULL)
+	if ((st = index_prepare(db, sql, "")) == NULL)
 		return (-1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		index_entry_row(st, &e);
@@ -447,4 +449,302 @@ index_entry_walk(sqlite3 *db, int (*cb)(const struct index_entry *, void *),
 	}
 	sqlite3_finalize(st);
 	return (rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1);
+}
+
+/* Every live entry in name order; cb returning -1 stops the walk. */
+int
+index_entry_walk(sqlite3 *db, int (*cb)(const struct index_entry *, void *),
+    void *arg)
+{
+	return (index_entry_walk_where(db, "SELECT " ENTRY_COLUMNS " FROM "
+	    "entries WHERE id IS NOT NULL ORDER BY name", cb, arg));
+}
+
+/* Every entry, tombstones too, in name order. */
+int
+index_entry_walk_all(sqlite3 *db,
+    int (*cb)(const struct index_entry *, void *), void *arg)
+{
+	return (index_entry_walk_where(db, "SELECT " ENTRY_COLUMNS " FROM "
+	    "entries ORDER BY name", cb, arg));
+}
+
+/*
+ * Up to limit entries, tombstones too, with names after `after' in name
+ * order.  Returns how many were stored in out, or -1.
+ */
+int
+index_entry_batch(sqlite3 *db, const char *after, struct index_entry *out,
+    int limit)
+{
+	sqlite3_stmt	*st;
+	int		 n = 0, rc = SQLITE_DONE;
+
+	if ((st = index_prepare(db, "SELECT " ENTRY_COLUMNS " FROM entries "
+	    "WHERE name > ?1 ORDER BY name LIMIT ?2", "ti", after,
+	    (int64_t)limit)) == NULL)
+		return (-1);
+	while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		index_entry_row(st, &out[n++]);
+	sqlite3_finalize(st);
+	return (rc == SQLITE_ROW || rc == SQLITE_DONE ? n : -1);
+}
+
+/*
+ * Last writer wins: the larger hlc, then the larger origin (lowercase
+ * hex of equal length sorts as the bytes do).  > 0 when a is newer.
+ */
+int
+index_lww_cmp(const struct index_entry *a, const struct index_entry *b)
+{
+	int	c;
+
+	if (a->hlc != b->hlc)
+		return (a->hlc > b->hlc ? 1 : -1);
+	c = strcmp(a->origin, b->origin);
+	return (c > 0 ? 1 : c < 0 ? -1 : 0);
+}
+
+/*
+ * Take a version of a name from a peer when it is newer than ours.  A
+ * tombstone older than `oldest' (an hlc) is ignored: this node may
+ * already have forgotten the delete, and must not learn it again.
+ * Returns 1 when e was written, with the id the replaced version named
+ * (or "") in oldid; 0 when it was not newer; -1 on error.
+ */
+int
+index_merge(sqlite3 *db, const struct index_entry *e, int64_t oldest,
+    char *oldid, size_t len)
+{
+	struct index_entry	cur;
+	int			rc;
+
+	if (len > 0)
+		oldid[0] = '\0';
+	if (e->id[0] == '\0' && e->hlc < oldest)
+		return (0);
+	if ((rc = index_entry_get(db, e->name, &cur)) == -1)
+		return (-1);
+	if (rc == 1 && index_lww_cmp(e, &cur) <= 0)
+		return (0);
+	if (index_entry_put(db, e) == -1)
+		return (-1);
+	if (rc == 1)
+		strlcpy(oldid, cur.id, len);
+	return (1);
+}
+
+/* Forget the tombstones older than `oldest' (an hlc); how many, -1. */
+int
+index_tombstone_purge(sqlite3 *db, int64_t oldest)
+{
+	if (index_done(db, index_prepare(db, "DELETE FROM entries WHERE "
+	    "id IS NULL AND hlc < ?1", "i", oldest)) == -1)
+		return (-1);
+	return (sqlite3_changes(db));
+}
+
+/* An index entry as it travels; -1 if its hex fields are damaged. */
+int
+index_entry_to_repl(const struct index_entry *e, struct repl_entry *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (strlcpy(r->name, e->name, sizeof(r->name)) >= sizeof(r->name) ||
+	    hex_decode(e->origin, r->origin, sizeof(r->origin)) == -1)
+		return (-1);
+	if (e->id[0] == '\0')
+		r->flags = REPL_F_TOMBSTONE;
+	else if (hex_decode(e->id, r->id, sizeof(r->id)) == -1)
+		return (-1);
+	r->size = e->size;
+	r->hlc = e->hlc;
+	return (0);
+}
+
+/*
+ * An entry from a peer, checked: a valid name, known flags only, an
+ * all-zero id exactly when it is a tombstone, figures that fit the
+ * index.  On failure *why says what is wrong.
+ */
+int
+index_entry_from_repl(const struct repl_entry *r, struct index_entry *e,
+    const char **why)
+{
+	static const uint8_t	zero[PVD_ID_LEN];
+	int			tomb;
+
+	*why = NULL;
+	if (!strbuf_terminated(r->name, sizeof(r->name)) ||
+	    !name_valid(r->name, why)) {
+		if (*why == NULL)
+			*why = "bad name";
+		return (-1);
+	}
+	if ((r->flags & ~(REPL_F_TOMBSTONE | REPL_F_HAVE)) != 0) {
+		*why = "unknown flags";
+		return (-1);
+	}
+	tomb = (r->flags & REPL_F_TOMBSTONE) != 0;
+	if (tomb != (memcmp(r->id, zero, sizeof(zero)) == 0)) {
+		*why = "tombstone flag and id disagree";
+		return (-1);
+	}
+	if (r->hlc > INT64_MAX || r->size > INT64_MAX) {
+		*why = "size or clock out of range";
+		return (-1);
+	}
+	memset(e, 0, sizeof(*e));
+	strlcpy(e->name, r->name, sizeof(e->name));
+	if (!tomb)
+		hex_encode(r->id, sizeof(r->id), e->id, sizeof(e->id));
+	hex_encode(r->origin, sizeof(r->origin), e->origin,
+	    sizeof(e->origin));
+	e->size = r->size;
+	e->hlc = r->hlc;
+	e->mtime = time(NULL);
+	return (0);
+}
+
+/* Is blob id here and verified?  1, 0 or -1. */
+int
+index_blob_local(sqlite3 *db, const char *id)
+{
+	struct index_blob	b;
+	int			rc;
+
+	if ((rc = index_blob_get(db, id, &b)) != 1)
+		return (rc);
+	return (b.state == BLOB_OK);
+}
+
+/*
+ * Does a live entry name blob id?  1 with its size (plaintext), 0 or
+ * -1.
+ */
+int
+index_id_size(sqlite3 *db, const char *id, uint64_t *size)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = index_prepare(db, "SELECT size FROM entries WHERE id = ?1 "
+	    "ORDER BY size DESC LIMIT 1", "t", id)) == NULL)
+		return (-1);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*size = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
+}
+
+/* Node holds a verified copy of blob id. */
+int
+index_holder_add(sqlite3 *db, const char *id, const char *node)
+{
+	return (index_done(db, index_prepare(db, "INSERT OR IGNORE INTO "
+	    "holders (id, node) VALUES (?1, ?2)", "tt", id, node)));
+}
+
+/* How many nodes other than `self' hold blob id, or -1. */
+int
+index_holder_count(sqlite3 *db, const char *id, const char *self)
+{
+	sqlite3_stmt	*st;
+	int		 n = -1;
+
+	if ((st = index_prepare(db, "SELECT COUNT(*) FROM holders WHERE "
+	    "id = ?1 AND node <> ?2", "tt", id, self)) == NULL)
+		return (-1);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return (n);
+}
+
+/* Up to max holders of blob id other than `self', in binary; or -1. */
+int
+index_holders(sqlite3 *db, const char *id, const char *self,
+    uint8_t (*out)[PVD_NODEID_LEN], int max)
+{
+	sqlite3_stmt	*st;
+	const char	*node;
+	int		 n = 0, rc = SQLITE_DONE;
+
+	if ((st = index_prepare(db, "SELECT node FROM holders WHERE id = ?1 "
+	    "AND node <> ?2 ORDER BY node LIMIT ?3", "tti", id, self,
+	    (int64_t)max)) == NULL)
+		return (-1);
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		node = (const char *)sqlite3_column_text(st, 0);
+		if (node != NULL &&
+		    hex_decode(node, out[n], PVD_NODEID_LEN) == 0)
+			n++;
+	}
+	sqlite3_finalize(st);
+	return (rc == SQLITE_ROW || rc == SQLITE_DONE ? n : -1);
+}
+
+/* Forget the holders of blobs no entry names any more; how many, -1. */
+int
+index_holders_prune(sqlite3 *db)
+{
+	if (index_done(db, index_prepare(db, "DELETE FROM holders WHERE id "
+	    "NOT IN (SELECT id FROM entries WHERE id IS NOT NULL)",
+	    "")) == -1)
+		return (-1);
+	return (sqlite3_changes(db));
+}
+
+/*
+ * The blobs that live entries name and that are not here verified
+ * (missing, or damaged), oldest entry first.  Each takes disk(size)
+ * bytes; those that fit in avail, counted in order, are listed in w (up
+ * to REPL_WANT_BATCH, with up to REPL_WANT_HOLDERS holders other than
+ * `self'), the others are blocked.  Returns 0 or -1.
+ */
+int
+index_wanted(sqlite3 *db, uint64_t avail, uint64_t (*disk)(uint64_t),
+    const char *self, struct repl_wanted *w)
+{
+	struct repl_want	*rw;
+	sqlite3_stmt		*st;
+	const char		*id;
+	uint64_t		 size, need;
+	int			 rc, n;
+
+	memset(w, 0, sizeof(*w));
+	if ((st = index_prepare(db, "SELECT e.id, MAX(e.size), MIN(e.hlc) "
+	    "AS first FROM entries e LEFT JOIN blobs b ON b.id = e.id "
+	    "WHERE e.id IS NOT NULL AND (b.id IS NULL OR b.state <> 0) "
+	    "GROUP BY e.id ORDER BY first, e.id", "")) == NULL)
+		return (-1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((id = (const char *)sqlite3_column_text(st, 0)) == NULL)
+			continue;
+		size = sqlite3_column_int64(st, 1);
+		w->pending++;
+		need = disk(size);
+		if (need == 0 || need > avail) {
+			w->blocked++;
+			w->blocked_need += need;
+			continue;
+		}
+		avail -= need;
+		if (w->nwant == REPL_WANT_BATCH) {
+			w->more = 1;
+			continue;
+		}
+		rw = &w->want[w->nwant];
+		if (hex_decode(id, rw->id, sizeof(rw->id)) == -1)
+			continue;
+		rw->size = size;
+		if ((n = index_holders(db, id, self, rw->holders,
+		    REPL_WANT_HOLDERS)) == -1) {
+			sqlite3_finalize(st);
+			return (-1);
+		}
+		rw->nholders = n;
+		w->nwant++;
+	}
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? 0 : -1);
 }

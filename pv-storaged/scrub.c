@@ -100,6 +100,8 @@ scrub_quarantine(const struct index_blob *b, const char *why)
 	if (index_blob_set_state(env->db, b->id, BLOB_DAMAGED) == -1)
 		log_warnx("scrub: cannot mark %s damaged", b->id);
 	scrub.res.damaged++;
+	/* a good copy is to be fetched from a peer */
+	repl_wanted_changed();
 }
 
 /* Start on the next blob; 0 when there is none left. */
@@ -121,8 +123,13 @@ scrub_next_blob(void)
 		}
 		b = &scrub.batch[scrub.next++];
 		strlcpy(scrub.cursor, b->id, sizeof(scrub.cursor));
-		if (b->state != BLOB_OK)
+		if (b->state != BLOB_OK) {
+			/* damaged and named by no entry: nothing to repair */
+			if (index_blob_referenced(env->db, b->id) == 0 &&
+			    blob_collect(b->id) == 0)
+				scrub.res.removed++;
 			continue;
+		}
 		if ((rc = index_blob_referenced(env->db, b->id)) == 0) {
 			/* 1: a store in progress holds it */
 			if (blob_collect(b->id) == 0)
@@ -194,7 +201,7 @@ scrub_orphans(void)
 		closedir(d2);
 	}
 	closedir(d1);
-	scrub.res.removed += jobs_clean_tmp();
+	scrub.res.removed += jobs_clean_tmp(1);
 }
 
 static void
@@ -246,6 +253,27 @@ scrub_turn(int fd, short event, void *arg)
 	scrub_schedule(SCRUB_PAUSE_MS);
 }
 
+/*
+ * Forget the deletes older than the tombstone lifetime, and the holders
+ * of blobs that no entry names any more.
+ */
+static void
+scrub_tombstones(void)
+{
+	int	n;
+
+	if ((n = index_tombstone_purge(env->db,
+	    repl_tomb_oldest())) == -1)
+		log_warnx("scrub: cannot forget old tombstones");
+	else if (n > 0) {
+		log_info("scrub: forgot %d deletes older than the tombstone "
+		    "lifetime", n);
+		repl_index_changed();
+	}
+	if (index_holders_prune(env->db) == -1)
+		log_warnx("scrub: cannot prune the holders of old blobs");
+}
+
 /* Start a scrub; ctlid (not 0) is a pvctl waiting for the result. */
 void
 scrub_start(uint32_t ctlid)
@@ -279,6 +307,7 @@ scrub_start(uint32_t ctlid)
 	if (scrub.running)
 		return;
 	scrub.running = 1;
+	scrub_tombstones();
 	memset(&scrub.res, 0, sizeof(scrub.res));
 	scrub.cursor[0] = '\0';
 	scrub.nbatch = scrub.next = 0;

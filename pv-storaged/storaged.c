@@ -133,7 +133,7 @@ storaged_prepare_dirs(struct pv_node_state *ns)
 		return;
 	}
 	/* leftovers of stores that a crash interrupted: never committed */
-	if ((n = jobs_clean_tmp()) > 0)
+	if ((n = jobs_clean_tmp(0)) > 0)
 		log_info("removed %d temporary files of interrupted stores", n);
 }
 
@@ -317,6 +317,21 @@ storaged_net_request(struct imsg *imsg)
 			return (-1);
 		jobs_cancel(ctlid);
 		break;
+	case IMSG_REPL_MERGE:
+	case IMSG_REPL_HAVE:
+	case IMSG_REPL_SUMMARY_REQ:
+	case IMSG_REPL_SUMMARY_CMP:
+	case IMSG_REPL_BUCKETS:
+	case IMSG_REPL_WANTED_REQ:
+	case IMSG_REPL_RECV_OPEN:
+	case IMSG_REPL_RECV_DONE:
+	case IMSG_REPL_RECV_ABORT:
+	case IMSG_REPL_SEND_OPEN:
+	case IMSG_REPL_FETCH_FAIL:
+	case IMSG_REPL_LOOKUP_DONE:
+	case IMSG_REPL_LOOKUP_PEER:
+	case IMSG_REPL_STATE:
+		return (repl_dispatch(imsg));
 	default:
 		return (-1);
 	}

@@ -23,6 +23,7 @@
 
 #include "blob.h"
 #include "pvd.h"
+#include "repl.h"
 
 struct storaged {
 	struct imsgev		 iev_parent;
@@ -73,6 +74,10 @@ enum job_type {
 
 #define JOB_BUFSIZE		(64 * 1024)
 
+/* tmp/recv-<blob file>: a blob coming from a peer, kept for a resume */
+#define RECV_PREFIX		"recv-"
+#define RECV_KEEP_SECS		3600
+
 struct job {
 	TAILQ_ENTRY(job)	 entry;
 	enum job_type		 type;
@@ -87,6 +92,8 @@ struct job {
 	uint64_t		 checked;	/* store: quota checked at */
 	int			 deduplicated;
 	struct index_blob	 blob;		/* store: what it made */
+	int64_t			 hlc;		/* store: its entry's */
+	char			 oldid[PVD_ID_HEXLEN];	/* store: replaced */
 	char			 dir[16];	/* store: blobs/ab/cd */
 	int			 tmpfd;
 	char			 tmpname[64];	/* "": nothing to remove */
@@ -100,13 +107,22 @@ struct job {
 	uint8_t			 buf[JOB_BUFSIZE];
 };
 
+/* get_run() flags: what a get of a blob not here may still try */
+#define GET_LOOKUP		0x01	/* ask the peers for an unknown name */
+#define GET_FETCH		0x02	/* fetch a blob from a peer */
+
 /* storaged.c */
 void		 storaged_to_net(uint32_t, uint32_t, uint32_t, int,
 		    const void *, size_t);
 
 /* store.c */
+void		 ctl_fail(uint32_t, uint32_t, const char *, ...)
+		    __attribute__((__format__ (printf, 3, 4)));
+int64_t		 hlc_observe(int64_t);
+int		 blob_dirs(const char *, char *, size_t);
 void		 store_start(uint32_t, uint32_t, const struct ctl_store *, int);
 void		 get_start(uint32_t, uint32_t, const char *, int);
+void		 get_run(uint32_t, uint32_t, const char *, int, int);
 void		 delete_name(uint32_t, const char *);
 void		 list_names(uint32_t);
 void		 quota_report(uint32_t);
@@ -117,7 +133,20 @@ void		 jobs_cancel(uint32_t);
 void		 jobs_cancel_all(void);
 int		 blob_collect(const char *);
 int		 jobs_hold_blob(const char *, const char *);
-int		 jobs_clean_tmp(void);
+int		 jobs_clean_tmp(int);
+
+/* repl.c */
+int		 repl_dispatch(struct imsg *);
+void		 repl_announce(const struct index_entry *, uint32_t, uint32_t);
+void		 repl_index_changed(void);
+void		 repl_wanted_changed(void);
+int		 repl_park_fetch(uint32_t, uint32_t, const char *, int,
+		    const struct index_entry *);
+int		 repl_park_lookup(uint32_t, uint32_t, const char *, int);
+void		 repl_cancel(uint32_t);
+void		 repl_cancel_all(void);
+uint64_t	 repl_disk_size(uint64_t);
+int64_t		 repl_tomb_oldest(void);
 
 /* scrub.c */
 void		 scrub_start(uint32_t);
@@ -146,5 +175,27 @@ int		 index_entry_get(sqlite3 *, const char *, struct index_entry *);
 int		 index_entry_put(sqlite3 *, const struct index_entry *);
 int		 index_entry_walk(sqlite3 *,
 		    int (*)(const struct index_entry *, void *), void *);
+int		 index_entry_walk_all(sqlite3 *,
+		    int (*)(const struct index_entry *, void *), void *);
+int		 index_entry_batch(sqlite3 *, const char *,
+		    struct index_entry *, int);
+int		 index_lww_cmp(const struct index_entry *,
+		    const struct index_entry *);
+int		 index_merge(sqlite3 *, const struct index_entry *, int64_t,
+		    char *, size_t);
+int		 index_tombstone_purge(sqlite3 *, int64_t);
+int		 index_entry_to_repl(const struct index_entry *,
+		    struct repl_entry *);
+int		 index_entry_from_repl(const struct repl_entry *,
+		    struct index_entry *, const char **);
+int		 index_blob_local(sqlite3 *, const char *);
+int		 index_id_size(sqlite3 *, const char *, uint64_t *);
+int		 index_holder_add(sqlite3 *, const char *, const char *);
+int		 index_holder_count(sqlite3 *, const char *, const char *);
+int		 index_holders(sqlite3 *, const char *, const char *,
+		    uint8_t (*)[PVD_NODEID_LEN], int);
+int		 index_holders_prune(sqlite3 *);
+int		 index_wanted(sqlite3 *, uint64_t, uint64_t (*)(uint64_t),
+		    const char *, struct repl_wanted *);
 
 #endif /* STORAGED_H */

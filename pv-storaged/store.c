@@ -63,17 +63,14 @@ static void	job_run(struct job *);
 static void	job_io(int, short, void *);
 static void	job_end(struct job *);
 static void	commit_flush(int, short, void *);
-
-static void
-ctl_fail(uint32_t ctlid, uint32_t tag, const char *fmt, ...)
-    __attribute__((__format__ (printf, 3, 4)));
+static uint32_t	replicas_elsewhere(const char *);
 
 /*
  * An error for a client.  tag is the client's own mark of a pipelined
  * request (pvctl store -r), returned with each answer to it, since the
  * jobs of one client may end in another order than they began.
  */
-static void
+void
 ctl_fail(uint32_t ctlid, uint32_t tag, const char *fmt, ...)
 {
 	struct ctl_result	res;
@@ -103,6 +100,15 @@ hlc_next(void)
 	return (hlc_last);
 }
 
+/* A clock value from a peer: ours never falls behind what we saw. */
+int64_t
+hlc_observe(int64_t remote)
+{
+	if (remote > hlc_last)
+		hlc_last = remote;
+	return (hlc_last);
+}
+
 /*
  * How much a store may still write: the quota (pvctl quota set wins over
  * pvd.conf) less what the blobs use, and the disk's free space less the
@@ -113,7 +119,6 @@ quota_available(uint64_t *avail, struct ctl_quota *q)
 {
 	struct ctl_quota	 tmp;
 	struct statvfs		 sv;
-	uint64_t		 free_disk, by_quota = UINT64_MAX, by_disk;
 
 	if (q == NULL)
 		q = &tmp;
@@ -125,12 +130,9 @@ quota_available(uint64_t *avail, struct ctl_quota *q)
 		log_warn("statvfs of the data directory");
 		return (-1);
 	}
-	free_disk = (uint64_t)sv.f_bavail * sv.f_frsize;
-	q->disk_free = free_disk;
-	if (q->quota != 0)
-		by_quota = q->quota > q->used ? q->quota - q->used : 0;
-	by_disk = free_disk > q->reserve ? free_disk - q->reserve : 0;
-	q->available = by_quota < by_disk ? by_quota : by_disk;
+	q->disk_free = (uint64_t)sv.f_bavail * sv.f_frsize;
+	q->available = quota_room(q->used, q->quota, q->disk_free,
+	    q->reserve);
 	*avail = q->available;
 	return (0);
 }
@@ -296,7 +298,7 @@ store_open_tmp(struct job *j)
 }
 
 /* mkdir blobs/ab and blobs/ab/cd as needed, fsyncing what changed. */
-static int
+int
 blob_dirs(const char *file, char *dir, size_t len)
 {
 	char	top[16];
@@ -383,13 +385,20 @@ static int
 commit_one(struct job *j, struct index_entry *e)
 {
 	struct index_blob	old;
+	struct index_entry	prev;
 	int			have;
 
+	/* the version this one replaces, whose blob may be collected */
+	j->oldid[0] = '\0';
+	if ((have = index_entry_get(env->db, j->name, &prev)) == -1)
+		return (-1);
+	if (have)
+		strlcpy(j->oldid, prev.id, sizeof(j->oldid));
 	memset(e, 0, sizeof(*e));
 	strlcpy(e->name, j->name, sizeof(e->name));
 	strlcpy(e->id, j->blob.id, sizeof(e->id));
 	e->size = j->blob.size;
-	e->hlc = hlc_next();
+	e->hlc = j->hlc = hlc_next();
 	strlcpy(e->origin, env->node.node_id, sizeof(e->origin));
 	e->mtime = time(NULL);
 	if (!j->deduplicated) {
@@ -439,6 +448,8 @@ commit_flush(int fd, short event, void *arg)
 		}
 	} else
 		failed = 1;
+	if (!failed)
+		repl_index_changed();
 
 	while ((j = TAILQ_FIRST(&jobs_committing)) != NULL) {
 		TAILQ_REMOVE(&jobs_committing, j, entry);
@@ -452,6 +463,18 @@ commit_flush(int fd, short event, void *arg)
 		}
 		if (!j->deduplicated)
 			env->used += j->blob.disk_size;
+		memset(&e, 0, sizeof(e));
+		strlcpy(e.name, j->name, sizeof(e.name));
+		strlcpy(e.id, j->blob.id, sizeof(e.id));
+		e.size = j->blob.size;
+		e.hlc = j->hlc;
+		strlcpy(e.origin, env->node.node_id, sizeof(e.origin));
+		e.mtime = time(NULL);
+		repl_announce(&e, 0, 0);
+		if (j->oldid[0] != '\0' && strcmp(j->oldid, j->blob.id) != 0 &&
+		    blob_collect(j->oldid) == -1)
+			log_warnx("store %s: blob %s left for the scrub",
+			    j->name, j->oldid);
 		log_debug("stored %s, %llu bytes, id %s%s", j->name,
 		    (unsigned long long)j->blob.size, j->blob.id,
 		    j->deduplicated ? " (deduplicated)" : "");
@@ -460,7 +483,7 @@ commit_flush(int fd, short event, void *arg)
 		strlcpy(f.id, j->blob.id, sizeof(f.id));
 		f.size = j->blob.size;
 		f.mtime = time(NULL);
-		f.replicas = 1;
+		f.replicas = 1 + replicas_elsewhere(j->blob.id);
 		f.deduplicated = j->deduplicated;
 		storaged_to_net(IMSG_CTL_FILE, j->ctlid, j->tag, -1, &f,
 		    sizeof(f));
@@ -519,6 +542,17 @@ store_turn(struct job *j)
 void
 get_start(uint32_t ctlid, uint32_t tag, const char *name, int fd)
 {
+	get_run(ctlid, tag, name, fd, GET_LOOKUP | GET_FETCH);
+}
+
+/*
+ * A get.  A name this node does not know is looked up on the peers, and
+ * a blob that is not here is fetched from them, as flags allow: the get
+ * waits in repl.c meanwhile, and runs here again when it can go on.
+ */
+void
+get_run(uint32_t ctlid, uint32_t tag, const char *name, int fd, int flags)
+{
 	struct index_entry	 e;
 	struct index_blob	 b;
 	struct ctl_file		 f;
@@ -533,19 +567,40 @@ get_start(uint32_t ctlid, uint32_t tag, const char *name, int fd)
 		    env->node.reason);
 		return;
 	}
-	if ((rc = index_entry_get(env->db, name, &e)) != 1 ||
-	    e.id[0] == '\0') {
+	if ((rc = index_entry_get(env->db, name, &e)) == -1) {
 		close(fd);
-		ctl_fail(ctlid, tag, rc == -1 ? "index error" :
-		    "no such file: %s", name);
+		ctl_fail(ctlid, tag, "index error");
 		return;
 	}
-	if ((rc = index_blob_get(env->db, e.id, &b)) != 1 ||
-	    b.state != BLOB_OK) {
+	if (rc == 0 && (flags & GET_LOOKUP) &&
+	    repl_park_lookup(ctlid, tag, name, fd) == 0)
+		return;
+	if (rc == 0 || e.id[0] == '\0') {
 		close(fd);
-		ctl_fail(ctlid, tag, "the content of %s is not on this node%s",
-		    name,
-		    rc == 1 ? " (damaged, in quarantine)" : "");
+		if (rc == 0 && !(flags & GET_LOOKUP))
+			ctl_fail(ctlid, tag, "no such file: %s: not found on "
+			    "the network", name);
+		else
+			ctl_fail(ctlid, tag, "no such file: %s", name);
+		return;
+	}
+	if ((rc = index_blob_get(env->db, e.id, &b)) == -1) {
+		close(fd);
+		ctl_fail(ctlid, tag, "index error");
+		return;
+	}
+	if (rc == 0 || b.state != BLOB_OK) {
+		if ((flags & GET_FETCH) &&
+		    repl_park_fetch(ctlid, tag, name, fd, &e) == 0)
+			return;
+		close(fd);
+		if (!(flags & GET_FETCH))
+			ctl_fail(ctlid, tag, "%s: not found on the network",
+			    name);
+		else
+			ctl_fail(ctlid, tag, "the content of %s is not on "
+			    "this node%s", name,
+			    rc == 1 ? " (damaged, in quarantine)" : "");
 		return;
 	}
 	if ((j = job_new(JOB_GET, ctlid, tag, name, fd)) == NULL) {
@@ -571,7 +626,7 @@ get_start(uint32_t ctlid, uint32_t tag, const char *name, int fd)
 	strlcpy(f.id, e.id, sizeof(f.id));
 	f.size = e.size;
 	f.mtime = e.mtime;
-	f.replicas = 1;
+	f.replicas = 1 + replicas_elsewhere(e.id);
 	storaged_to_net(IMSG_CTL_FILE, ctlid, tag, -1, &f, sizeof(f));
 	job_enqueue(j);
 }
@@ -711,6 +766,7 @@ jobs_cancel(uint32_t ctlid)
 	TAILQ_FOREACH_SAFE(j, &jobs_active, entry, t)
 		if (j->ctlid == ctlid)
 			job_end(j);
+	repl_cancel(ctlid);
 }
 
 void
@@ -733,18 +789,22 @@ jobs_cancel_all(void)
 	}
 	while ((j = TAILQ_FIRST(&jobs_active)) != NULL)
 		job_end(j);
+	repl_cancel_all();
 }
 
 /*
  * Remove what is in tmp/ but belongs to no store in progress: what a
- * crash or a killed client left.  Returns how many files went.
+ * crash or a killed client left.  With keep_recv, a blob being received
+ * from a peer (tmp/recv-*) that changed within the last hour stays, for
+ * its transfer to resume.  Returns how many files went.
  */
 int
-jobs_clean_tmp(void)
+jobs_clean_tmp(int keep_recv)
 {
 	DIR		*d;
 	struct dirent	*de;
 	struct job	*j;
+	struct stat	 sb;
 	char		 path[PATH_MAX];
 	int		 n = 0, owned;
 
@@ -761,6 +821,11 @@ jobs_clean_tmp(void)
 			if (strcmp(j->tmpname, path) == 0)
 				owned = 1;
 		if (owned)
+			continue;
+		if (keep_recv && strncmp(de->d_name, RECV_PREFIX,
+		    sizeof(RECV_PREFIX) - 1) == 0 &&
+		    lstat(path, &sb) == 0 &&
+		    sb.st_mtime > time(NULL) - RECV_KEEP_SECS)
 			continue;
 		if (unlink(path) == 0)
 			n++;
@@ -810,6 +875,7 @@ blob_collect(const char *id)
 	if (index_blob_remove(env->db, id) == -1)
 		return (-1);
 	env->used = env->used > b.disk_size ? env->used - b.disk_size : 0;
+	repl_wanted_changed();
 	return (0);
 }
 
@@ -842,11 +908,23 @@ delete_name(uint32_t ctlid, const char *name)
 		ctl_fail(ctlid, 0, "cannot record the delete of %s", name);
 		return;
 	}
+	repl_index_changed();
+	repl_announce(&e, 0, 0);
 	if (blob_collect(id) == -1)
 		log_warnx("delete %s: blob %s left for the scrub", name, id);
 	memset(&res, 0, sizeof(res));
 	snprintf(res.msg, sizeof(res.msg), "deleted %s", name);
 	storaged_to_net(IMSG_CTL_RESULT, ctlid, 0, -1, &res, sizeof(res));
+}
+
+/* Other nodes known to hold a verified copy of blob id. */
+static uint32_t
+replicas_elsewhere(const char *id)
+{
+	int	n;
+
+	n = index_holder_count(env->db, id, env->node.node_id);
+	return (n > 0 ? n : 0);
 }
 
 static int
@@ -861,8 +939,8 @@ list_one(const struct index_entry *e, void *arg)
 	strlcpy(f.id, e->id, sizeof(f.id));
 	f.size = e->size;
 	f.mtime = e->mtime;
-	f.replicas = index_blob_get(env->db, e->id, &b) == 1 &&
-	    b.state == BLOB_OK ? 1 : 0;
+	f.replicas = (index_blob_get(env->db, e->id, &b) == 1 &&
+	    b.state == BLOB_OK ? 1 : 0) + replicas_elsewhere(e->id);
 	storaged_to_net(IMSG_CTL_FILE, ctlid, 0, -1, &f, sizeof(f));
 	return (0);
 }
@@ -932,4 +1010,5 @@ quota_set(uint32_t ctlid, uint64_t bytes)
 	}
 	log_info("%s", res.msg);
 	storaged_to_net(IMSG_CTL_RESULT, ctlid, 0, -1, &res, sizeof(res));
+	repl_wanted_changed();
 }

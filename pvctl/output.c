@@ -37,9 +37,19 @@ struct status_answer {
 	size_t		 naddrs;
 	struct ctl_proc	*procs;
 	size_t		 nprocs;
+	struct ctl_repl	 repl;
+	int		 has_repl;
 };
 
 static struct status_answer	 answer;
+
+/* The rows of a peers answer, kept until its IMSG_CTL_END. */
+struct peers_answer {
+	struct ctl_peer	*rows;
+	size_t		 nrows;
+};
+
+static struct peers_answer	 peers;
 
 /* The files of a list answer, kept until its IMSG_CTL_END. */
 struct list_row {
@@ -119,11 +129,18 @@ static void	 json_got(const struct ctl_file *, const char *);
 static void	 json_quota(const struct ctl_quota *);
 static void	 json_scrub(const struct ctl_scrub *);
 static void	 json_done(void);
+static void	 collect_repl(const struct ctl_repl *);
+static void	 collect_peer(const struct ctl_peer *);
+static const char *peer_state_name(uint32_t);
+static void	 show_repl(void);
+static void	 show_peers_end(void);
+static void	 json_peers_end(void);
 
 const struct output show_output = {
 	.node = collect_node,
 	.addr = collect_addr,
 	.proc = collect_proc,
+	.repl = collect_repl,
 	.tail = show_tail,
 	.result = show_result,
 	.file = collect_file,
@@ -134,13 +151,16 @@ const struct output show_output = {
 	.tree_end = show_tree_end,
 	.got = show_got,
 	.quota = show_quota,
-	.scrub = show_scrub
+	.scrub = show_scrub,
+	.peer = collect_peer,
+	.peers_end = show_peers_end
 };
 
 const struct output json_output = {
 	.node = collect_node,
 	.addr = collect_addr,
 	.proc = collect_proc,
+	.repl = collect_repl,
 	.tail = json_tail,
 	.result = json_result,
 	.file = collect_file,
@@ -151,7 +171,9 @@ const struct output json_output = {
 	.tree_end = json_tree_end,
 	.got = json_got,
 	.quota = json_quota,
-	.scrub = json_scrub
+	.scrub = json_scrub,
+	.peer = collect_peer,
+	.peers_end = json_peers_end
 };
 
 static void
@@ -380,6 +402,8 @@ show_tail(void)
 	if ((a = answer_addr(CTL_ADDR_METRICS, &iter)) != NULL)
 		show_label("Metrics:", endpoint_str(&a->ep));
 
+	show_repl();
+
 	printf("\n");
 	show_procs();
 	answer_clear();
@@ -436,6 +460,21 @@ json_tail(void)
 		json_string("metrics", endpoint_str(&a->ep));
 	else
 		json_null("metrics");
+
+	if (answer.has_repl) {
+		json_int("peers", answer.repl.peers);
+		json_object_open("replication");
+		json_uint("pending", answer.repl.pending);
+		json_uint("blocked", answer.repl.blocked);
+		json_uint("blocked_bytes", answer.repl.blocked_need);
+		json_uint("transfers", answer.repl.transfers);
+		json_uint("bytes_in", answer.repl.bytes_in);
+		json_uint("bytes_out", answer.repl.bytes_out);
+		json_object_close();
+	} else {
+		json_null("peers");
+		json_null("replication");
+	}
 
 	json_array_open("processes");
 	for (i = 0; i < answer.nprocs; i++) {
@@ -812,4 +851,159 @@ json_scrub(const struct ctl_scrub *sc)
 	json_int("duration_ms", sc->duration_ms > 0 ? sc->duration_ms : 0);
 	json_object_close();
 	json_done();
+}
+
+static void
+collect_repl(const struct ctl_repl *r)
+{
+	answer.repl = *r;
+	answer.has_repl = 1;
+}
+
+/* Status lines for the peers and what replication still has to do. */
+static void
+show_repl(void)
+{
+	const struct ctl_repl	*r = &answer.repl;
+	char			 buf[128], need[CELL_MAX];
+
+	if (!answer.has_repl)
+		return;
+	snprintf(buf, sizeof(buf), "%u connected", r->peers);
+	show_label("Peers:", buf);
+	if (r->pending == 0)
+		(void)strlcpy(buf, "up to date", sizeof(buf));
+	else if (r->blocked == 0)
+		snprintf(buf, sizeof(buf), "%llu file%s pending",
+		    (unsigned long long)r->pending, r->pending == 1 ? "" : "s");
+	else {
+		fmt_size(r->blocked_need, need, sizeof(need));
+		snprintf(buf, sizeof(buf), "%llu file%s pending, %llu waiting "
+		    "for space (quota exceeded: need %s)",
+		    (unsigned long long)r->pending, r->pending == 1 ? "" : "s",
+		    (unsigned long long)r->blocked, need);
+	}
+	show_label("Replication:", buf);
+}
+
+static void
+collect_peer(const struct ctl_peer *p)
+{
+	struct ctl_peer	*rows;
+
+	rows = reallocarray(peers.rows, peers.nrows + 1, sizeof(*rows));
+	if (rows == NULL)
+		err(1, NULL);
+	rows[peers.nrows++] = *p;
+	peers.rows = rows;
+}
+
+static const char *
+peer_state_name(uint32_t state)
+{
+	switch (state) {
+	case PEER_CONNECTING:
+		return ("connecting");
+	case PEER_HEALTHY:
+		return ("healthy");
+	case PEER_STALE:
+		return ("stale");
+	default:
+		return ("backoff");
+	}
+}
+
+#define PEER_COLUMNS	7	/* ADDRESS NODE DIR STATE SEEN IN OUT */
+
+#define PEER_CELL	(PVD_HOST_MAX + 8)
+
+static void
+peer_cells(const struct ctl_peer *p, char cell[PEER_COLUMNS][PEER_CELL])
+{
+	char	age[CELL_MAX];
+
+	snprintf(cell[0], sizeof(cell[0]), "%s", p->addr);
+	snprintf(cell[1], sizeof(cell[1]), "%s",
+	    p->node_id[0] != '\0' ? p->node_id : "-");
+	snprintf(cell[2], sizeof(cell[2]), "%s", p->outbound ? "out" : "in");
+	snprintf(cell[3], sizeof(cell[3]), "%s", peer_state_name(p->state));
+	if (p->last_seen < 0)
+		snprintf(cell[4], sizeof(cell[4]), "never");
+	else {
+		fmt_duration(seconds(p->last_seen), age, sizeof(age));
+		snprintf(cell[4], sizeof(cell[4]), "%s ago", age);
+	}
+	fmt_size(p->bytes_in, cell[5], sizeof(cell[5]));
+	fmt_size(p->bytes_out, cell[6], sizeof(cell[6]));
+}
+
+static void
+show_peers_end(void)
+{
+	static const char	*head[PEER_COLUMNS] = { "ADDRESS", "NODE",
+	    "DIRECTION", "STATE", "LAST SEEN", "IN", "OUT" };
+	char			 cell[PEER_COLUMNS][PEER_CELL];
+	int			 w[PEER_COLUMNS], i, len;
+	size_t			 r;
+
+	if (peers.nrows == 0) {
+		printf("No peers connected\n");
+		return;
+	}
+	for (i = 0; i < PEER_COLUMNS; i++)
+		w[i] = strlen(head[i]);
+	for (r = 0; r < peers.nrows; r++) {
+		peer_cells(&peers.rows[r], cell);
+		for (i = 0; i < PEER_COLUMNS; i++)
+			if ((len = clean_width(cell[i])) > w[i])
+				w[i] = len;
+	}
+	for (i = 0; i < PEER_COLUMNS; i++)
+		printf("%-*s%s", i == PEER_COLUMNS - 1 ? 0 : w[i], head[i],
+		    i == PEER_COLUMNS - 1 ? "\n" : "  ");
+	for (r = 0; r < peers.nrows; r++) {
+		peer_cells(&peers.rows[r], cell);
+		for (i = 0; i < PEER_COLUMNS; i++) {
+			print_padded(cell[i], i == PEER_COLUMNS - 1 ? 0 : w[i],
+			    i >= 5);
+			printf("%s", i == PEER_COLUMNS - 1 ? "\n" : "  ");
+		}
+	}
+	free(peers.rows);
+	memset(&peers, 0, sizeof(peers));
+}
+
+static void
+json_peers_end(void)
+{
+	const struct ctl_peer	*p;
+	size_t			 r;
+
+	json_start(stdout);
+	json_array_open(NULL);
+	for (r = 0; r < peers.nrows; r++) {
+		p = &peers.rows[r];
+		json_object_open(NULL);
+		json_string("address", p->addr);
+		if (p->node_id[0] != '\0')
+			json_string("node_id", p->node_id);
+		else
+			json_null("node_id");
+		json_string("direction", p->outbound ? "outbound" :
+		    "inbound");
+		json_string("state", peer_state_name(p->state));
+		if (p->last_seen >= 0)
+			json_int("last_seen_seconds", p->last_seen);
+		else
+			json_null("last_seen_seconds");
+		json_uint("bytes_in", p->bytes_in);
+		json_uint("bytes_out", p->bytes_out);
+		json_uint("transfers", p->transfers);
+		json_object_close();
+	}
+	json_array_close();
+	if (json_finish() == -1)
+		err(1, "stdout");
+	free(peers.rows);
+	memset(&peers, 0, sizeof(peers));
 }

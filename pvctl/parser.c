@@ -29,6 +29,8 @@
 static const struct ctl_command commands[] = {
 	{ { "status" },		ACTION_STATUS,		NULL, 0, 0, NULL,
 	    "show the node, its addresses and its processes" },
+	{ { "peers" },		ACTION_PEERS,		NULL, 0, 0, NULL,
+	    "show the peers: address, node, state, traffic" },
 	{ { "store" },		ACTION_STORE,		"r", 1, 2,
 	    "FILE [NAME]\n-r DIR [PREFIX]",
 	    "store a file (- for standard input), or the files under DIR" },

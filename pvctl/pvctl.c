@@ -37,6 +37,7 @@ struct reply_state {
 	int	 node;		/* IMSG_CTL_STATUS_NODE seen */
 	int	 procs;		/* an IMSG_CTL_STATUS_PROC seen */
 	int	 metrics;	/* a metrics address seen */
+	int	 repl;		/* status: IMSG_CTL_REPL asked */
 	int	 done;		/* the answer is complete */
 	int	 failed;	/* it says the request failed */
 };
@@ -45,8 +46,8 @@ __dead static void usage(void);
 static int	 ctl_connect(const char *);
 static int	 ctl_simple(const struct parse_result *);
 static int	 ctl_request(struct imsgbuf *, const struct parse_result *);
-static void	 ctl_dispatch(struct imsg *, const struct parse_result *,
-		    struct reply_state *);
+static void	 ctl_dispatch(struct imsgbuf *, struct imsg *,
+		    const struct parse_result *, struct reply_state *);
 static int	 confirm_delete(const char *);
 __dead static void io_failed(const char *);
 
@@ -279,7 +280,7 @@ ctl_simple(const struct parse_result *res)
 	memset(&rs, 0, sizeof(rs));
 	while (!rs.done) {
 		ctl_wait(&ibuf, &imsg);
-		ctl_dispatch(&imsg, res, &rs);
+		ctl_dispatch(&ibuf, &imsg, res, &rs);
 		imsg_free(&imsg);
 	}
 	ctl_close(&ibuf);
@@ -337,6 +338,9 @@ ctl_request(struct imsgbuf *ibuf, const struct parse_result *res)
 	case ACTION_SCRUB:
 		ctl_compose(ibuf, IMSG_CTL_SCRUB, -1, NULL, 0);
 		break;
+	case ACTION_PEERS:
+		ctl_compose(ibuf, IMSG_CTL_PEERS, -1, NULL, 0);
+		break;
 	default:
 		errx(1, "no request for this command");
 	}
@@ -349,8 +353,8 @@ ctl_request(struct imsgbuf *ibuf, const struct parse_result *res)
  * place in the answer.  A reply that fails is an error, never shown.
  */
 static void
-ctl_dispatch(struct imsg *imsg, const struct parse_result *res,
-    struct reply_state *rs)
+ctl_dispatch(struct imsgbuf *ibuf, struct imsg *imsg,
+    const struct parse_result *res, struct reply_state *rs)
 {
 	struct ctl_result	 result;
 	struct ctl_node		 node;
@@ -359,6 +363,8 @@ ctl_dispatch(struct imsg *imsg, const struct parse_result *res,
 	struct ctl_file		 file;
 	struct ctl_quota	 quota;
 	struct ctl_scrub	 scrub;
+	struct ctl_peer		 peer;
+	struct ctl_repl		 repl;
 	uint32_t		 type;
 
 	type = imsg_get_type(imsg);
@@ -428,13 +434,40 @@ ctl_dispatch(struct imsg *imsg, const struct parse_result *res,
 		break;
 	case IMSG_CTL_END:
 		reply_end(imsg);
-		if (res->action == ACTION_STATUS && rs->node)
+		if (res->action == ACTION_STATUS && rs->node && !rs->repl) {
+			/* the parent's part is in: ask net for its own */
+			ctl_compose(ibuf, IMSG_CTL_REPL, -1, NULL, 0);
+			ctl_flush(ibuf);
+			rs->repl = 1;
+			return;
+		} else if (res->action == ACTION_STATUS && rs->node)
 			out->tail();
 		else if (res->action == ACTION_LIST)
 			out->list_end();
+		else if (res->action == ACTION_PEERS)
+			out->peers_end();
 		else
 			bad_reply(type, "unexpected");
 		rs->done = 1;
+		break;
+	case IMSG_CTL_REPL_INFO:
+		if (res->action != ACTION_STATUS || !rs->repl)
+			bad_reply(type, "unexpected");
+		if (imsg_get_data(imsg, &repl, sizeof(repl)) == -1)
+			bad_reply(type, "wrong size");
+		out->repl(&repl);
+		break;
+	case IMSG_CTL_PEER:
+		if (res->action != ACTION_PEERS)
+			bad_reply(type, "unexpected");
+		if (imsg_get_data(imsg, &peer, sizeof(peer)) == -1)
+			bad_reply(type, "wrong size");
+		if (!strbuf_terminated(peer.addr, sizeof(peer.addr)) ||
+		    !strbuf_terminated(peer.node_id, sizeof(peer.node_id)))
+			bad_reply(type, "unterminated string");
+		if (peer.state > PEER_BACKOFF)
+			bad_reply(type, "unknown peer state");
+		out->peer(&peer);
 		break;
 	case IMSG_CTL_QUOTA_INFO:
 		if (res->action != ACTION_QUOTA)

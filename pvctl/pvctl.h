@@ -32,6 +32,8 @@ struct ctl_result;
 struct ctl_file;
 struct ctl_quota;
 struct ctl_scrub;
+struct ctl_peer;
+struct ctl_repl;
 struct imsg;
 struct imsgbuf;
 struct parse_result;
@@ -45,6 +47,7 @@ struct output {
 	void	(*node)(const struct ctl_node *);
 	void	(*addr)(const struct ctl_addr *);
 	void	(*proc)(const struct ctl_proc *);
+	void	(*repl)(const struct ctl_repl *);	/* status, from net */
 	void	(*tail)(void);		/* the end of a status answer */
 	void	(*result)(const struct ctl_result *);
 	void	(*file)(const struct ctl_file *);	/* a row of list */
@@ -56,6 +59,8 @@ struct output {
 	void	(*got)(const struct ctl_file *, const char *);	/* get */
 	void	(*quota)(const struct ctl_quota *);
 	void	(*scrub)(const struct ctl_scrub *);
+	void	(*peer)(const struct ctl_peer *);	/* a row of peers */
+	void	(*peers_end)(void);
 };
 
 /* Files over this size show a progress bar on a terminal. */

@@ -300,6 +300,10 @@ data "$PV_DATA"
 key "$PV_KEY"
 socket "$PV_SOCK"
 EOF
+	# this node's further statements (pvn_conf): bootstrap, timeouts
+	if [ -f "$PV_DIR/extra.conf" ]; then
+		cat "$PV_DIR/extra.conf" >>"$PV_CONF"
+	fi
 	chmod 644 "$PV_CONF"
 }
 
@@ -399,4 +403,121 @@ log_count() {
 
 log_has() {
 	grep -qF -- "$1" "$PV_LOG" 2>/dev/null
+}
+
+# --- several nodes on 127.0.0.1 (regress/replicate.sh, demo, bench)
+#
+# pvn_init COUNT: nodes 1..COUNT in T_TMP/n1 ..., each with its own port,
+# data directory and socket, all with one network key (T_TMP/network.key).
+# pvn_use I selects node I: it sets the PV_* variables of pv_setup, so
+# pvctl, pv_snap, log_has ... act on node I.
+PVN_PORT=()
+PVN_PID=()
+pvn_init() {
+	local i
+	PVN_COUNT=$1
+	PVN_KEY="$T_TMP/network.key"
+	(umask 077 && head -c 32 /dev/urandom | od -An -tx1 -v |
+	    tr -d ' \n' >"$PVN_KEY")
+	for i in $(seq 1 "$PVN_COUNT"); do
+		pv_setup "$T_TMP/n$i"
+		PVN_PORT[i]=$PV_PORT
+	done
+	for i in $(seq 1 "$PVN_COUNT"); do
+		pvn_conf "$i"
+	done
+}
+
+pvn_use() {
+	PV_DIR="$T_TMP/n$1"
+	PV_CONF="$PV_DIR/pvd.conf"
+	PV_SOCK="$PV_DIR/pvd.sock"
+	PV_LOG="$PV_DIR/pvd.log"
+	PV_DATA="$PV_DIR/data"
+	PV_KEY=$PVN_KEY
+	PV_PORT=${PVN_PORT[$1]}
+	PV_PID=${PVN_PID[$1]:-}
+}
+
+# pvn_conf I [J ...] [-- statement ...]: node I bootstraps from nodes J
+# (default: every other node; "none": no bootstrap), with a 5 s peer
+# timeout and the statements given after --.
+pvn_conf() {
+	local i=$1 j peers=() extra=()
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		peers+=("$1")
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	extra=("$@")
+	if [ ${#peers[@]} -eq 0 ]; then
+		for j in $(seq 1 "$PVN_COUNT"); do
+			[ "$j" -ne "$i" ] && peers+=("$j")
+		done
+	fi
+	pvn_use "$i"
+	{
+		echo "peer timeout 5s"
+		for j in "${peers[@]}"; do
+			[ "$j" = none ] && continue
+			echo "bootstrap \"127.0.0.1\" port ${PVN_PORT[$j]}"
+		done
+		for j in "${extra[@]+"${extra[@]}"}"; do
+			echo "$j"
+		done
+	} >"$PV_DIR/extra.conf"
+	pv_write_conf
+}
+
+pvn_start() {
+	pvn_use "$1"
+	pv_start || return 1
+	PVN_PID[$1]=$PV_PID
+	PVN_PORT[$1]=$PV_PORT
+}
+
+# pvn_stop I: SIGTERM, and wait for pvd to end.
+pvn_stop() {
+	pvn_use "$1"
+	[ -n "$PV_PID" ] || return 0
+	kill -TERM "$PV_PID" 2>/dev/null
+	t_wait_exit "$PV_PID" 20
+	PVN_PID[$1]=
+}
+
+# pvn_kill I: kill -9 every process of node I at once.
+pvn_kill() {
+	local pids
+	pvn_use "$1"
+	pv_snap
+	pids=$(jq -r '.processes[].pid' "$PV_DIR/status.json" 2>/dev/null)
+	kill -KILL $pids "$PV_PID" 2>/dev/null
+	t_wait_exit "$PV_PID" 20
+	PVN_PID[$1]=
+}
+
+# pvn_has I NAME SHA256: node I lists NAME with that id and holds its
+# blob (nothing pending), so that a get is served locally.
+pvn_has() {
+	pvn_use "$1"
+	[ "$(pvctl -j list 2>/dev/null | jq -r --arg n "$2" \
+	    '.[] | select(.name == $n) | .id')" = "$3" ] &&
+	    [ "$(pvctl -j status 2>/dev/null |
+	    jq -r '.replication.pending')" = 0 ]
+}
+
+# pvn_lacks I NAME: node I answers and does not list NAME.
+pvn_lacks() {
+	local l
+	pvn_use "$1"
+	l=$(pvctl -j list 2>/dev/null) || return 1
+	[ -z "$(jq -r --arg n "$2" '.[] | select(.name == $n) | .id' \
+	    <<<"$l")" ]
+}
+
+# pvn_peers_are I N: node I has N healthy peers.
+pvn_peers_are() {
+	pvn_use "$1"
+	[ "$(pvctl -j status 2>/dev/null | jq -r '.peers')" = "$2" ]
 }

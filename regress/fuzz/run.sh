@@ -7,7 +7,7 @@
 set -u
 : "${top_builddir:=.}" "${top_srcdir:=.}"
 fail=0 pass=0
-for t in imsg parse blob; do
+for t in imsg parse blob wire; do
 	bin="$top_builddir/regress/fuzz/fuzz_$t"
 	corpus="$top_srcdir/regress/fuzz/corpus/$t"
 	if [ ! -x "$bin" ] || [ ! -d "$corpus" ]; then

@@ -1,0 +1,78 @@
+#!/bin/bash
+#
+# make bench: three nodes on 127.0.0.1 in a full mesh.
+#  - a 1 GiB file of random bytes stored on node 1: the time until nodes 2
+#    and 3 both hold verified copies (measured from the end of the store),
+#    MiB/s, against a reference measured in the same run on the same bytes:
+#      C = cp FILE COPY && sync COPY           (write it durably once)
+#    target: both replicas within 4 x C
+#  - the peak RSS (VmHWM) of every process of every node (target < 16 MiB)
+# BENCH_SIZE_MB changes the size.  It prints figures and never fails on
+# them: timing targets are not tests.
+#
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+t_require
+if is_root && ! t_ensure_user; then
+	echo "bench: cannot create the user $PV_USER" >&2
+	exit 1
+fi
+size_mb=${BENCH_SIZE_MB:-1024}
+export PVCTL_TIMEOUT=3600	# figures, not limits
+
+t_tmpdir
+D=$T_TMP
+pvn_init 3
+for i in 1 2 3; do
+	pvn_start $i || { echo "bench: node $i did not start" >&2;
+	    t_diag "$PV_LOG"; exit 1; }
+done
+for i in 1 2 3; do
+	t_wait 30 pvn_peers_are $i 2 ||
+	    { echo "bench: node $i has no peers" >&2; exit 1; }
+done
+
+now() {
+	date +%s.%N
+}
+secs() {
+	echo "$2 - $1" | bc -l
+}
+
+echo "# making a ${size_mb} MiB file of random bytes"
+head -c $((size_mb * 1024 * 1024)) /dev/urandom >"$D/file"
+sync
+id=$(sha256sum "$D/file" | cut -d' ' -f1)
+
+t0=$(now); cp "$D/file" "$D/copy" && sync "$D/copy"; t1=$(now)
+copy=$(secs "$t0" "$t1")
+rm -f "$D/copy"
+
+pvn_use 1
+t0=$(now); pvctl store "$D/file" big >/dev/null || exit 1; t1=$(now)
+store=$(secs "$t0" "$t1")
+both() {
+	pvn_has 2 big "$id" && pvn_has 3 big "$id"
+}
+t_wait 3600 both || { echo "bench: the replicas did not complete" >&2; exit 1; }
+t2=$(now)
+repl=$(secs "$t1" "$t2")
+
+printf '%-36s %8.2f s\n' "C  cp + sync" "$copy"
+printf '%-36s %8.2f s\n' "store ${size_mb} MiB on node 1" "$store"
+printf '%-36s %8.2f s  %7.1f MiB/s  %5.2f x C  (target <= 4)\n' \
+    "replicas on nodes 2 and 3" "$repl" \
+    "$(echo "scale=1; $size_mb / $repl" | bc -l)" \
+    "$(echo "scale=2; $repl / $copy" | bc -l)"
+
+for i in 1 2 3; do
+	pvn_use $i
+	pv_snap
+	for p in pvd storage net discover; do
+		pid=$(pv_get "$p" pid)
+		printf '%-36s %8s kB\n' "peak RSS (VmHWM) node $i $p" \
+		    "$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' \
+		    "/proc/$pid/status")"
+	done
+done
