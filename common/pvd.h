@@ -170,6 +170,7 @@ enum imsg_type {
 	IMSG_REPL_RECV_FD,		/* s->n struct repl_xfer (+fd) */
 	IMSG_REPL_RECV_DONE,		/* n->s struct repl_done */
 	IMSG_REPL_RECV_ABORT,		/* n->s struct repl_done */
+	IMSG_REPL_RECV_PROGRESS,	/* n->s struct repl_done */
 	IMSG_REPL_RECV_RESULT,		/* s->n struct repl_xfer */
 	IMSG_REPL_SEND_OPEN,		/* n->s struct repl_open */
 	IMSG_REPL_SEND_FD,		/* s->n struct repl_xfer + fd */

@@ -136,7 +136,8 @@ struct repl_xfer {
 	uint8_t		id[PVD_ID_LEN];
 	uint32_t	code;			/* enum repl_code */
 	uint64_t	offset;			/* RECV_FD: resume here */
-	uint64_t	disk_size;		/* SEND_FD: the blob's length */
+	uint64_t	disk_size;		/* SEND_FD: the blob's length;
+					   RECV_FD: the most it may be */
 	char		msg[256];
 };
 
@@ -144,7 +145,9 @@ struct repl_xfer {
  * IMSG_REPL_RECV_DONE (net -> storage: every byte written, fd closed;
  * storage verifies and commits, then answers IMSG_REPL_RECV_RESULT) and
  * IMSG_REPL_RECV_ABORT (interrupted: storage keeps the verified prefix
- * for a resume).  length: bytes in the temporary file.
+ * for a resume) and IMSG_REPL_RECV_PROGRESS (so far: storage verifies
+ * the segments that arrived while the rest arrives).  length: bytes in
+ * the temporary file.
  */
 struct repl_done {
 	uint32_t	xfer;

@@ -63,6 +63,9 @@
 #define PEER_BACKOFF_MAX	60
 #define PEER_INBOUND_LOG	10	/* a failure logged per ... s */
 #define PEER_REASON_MAX		160
+/* imsgs queued to storage: frames that add to them wait */
+#define PEER_STORAGE_HIGH	512
+#define PEER_RX_PAUSE_MS	20
 
 /* TLS_AES_128_GCM_SHA256, as on the wire */
 static const unsigned char peer_suite[] = { 0x13, 0x01 };
@@ -90,6 +93,7 @@ struct peer_priv {
 	TAILQ_ENTRY(peer_priv)	 dead_entry;
 	struct event		 conn_ev;	/* outbound connect */
 	struct event		 tx_ev;		/* stream kick */
+	struct event		 rx_ev;		/* storage caught up? */
 	int			 fd;		/* before TLS */
 	time_t			 created;	/* monotonic */
 	time_t			 last_tx;	/* monotonic */
@@ -120,6 +124,7 @@ static void	peer_close(struct peer *, int, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
 static void	peer_timer(int, short, void *);
 static void	peer_tx_kick(int, short, void *);
+static void	peer_rx_resume(int, short, void *);
 static void	peer_connect_done(int, short, void *);
 static void	peer_readcb(struct bufferevent *, void *);
 static void	peer_writecb(struct bufferevent *, void *);
@@ -319,6 +324,7 @@ peer_new(int outbound, struct peer_target *t,
 
 	evtimer_set(&p->timer, peer_timer, p);
 	evtimer_set(&priv->tx_ev, peer_tx_kick, p);
+	evtimer_set(&priv->rx_ev, peer_rx_resume, p);
 	event_set(&priv->conn_ev, -1, 0, peer_connect_done, p);
 	timerclear(&tv);
 	tv.tv_sec = peer_tick();
@@ -359,6 +365,7 @@ peer_vclose(struct peer *p, int pri, const char *fmt, va_list ap)
 	}
 	evtimer_del(&p->timer);
 	evtimer_del(&priv->tx_ev);
+	evtimer_del(&priv->rx_ev);
 	event_del(&priv->conn_ev);
 	if (priv->fd != -1) {
 		close(priv->fd);
@@ -736,12 +743,35 @@ peer_tls_up(struct peer *p)
 	peer_send_hello(p);
 }
 
+/*
+ * Would this frame add to the imsgs queued to storage while storage is
+ * behind?  Then it waits in the input buffer, whose high watermark stops
+ * the reads: a peer cannot grow that queue without bound.
+ */
+static int
+peer_storage_busy(uint16_t type)
+{
+	switch (type) {
+	case WIRE_ENTRY:
+	case WIRE_SUMMARY:
+	case WIRE_BUCKETS:
+	case WIRE_HAVE:
+	case WIRE_LOOKUP:
+		break;
+	default:
+		return (0);
+	}
+	return (netd_env->iev_storage.handler != NULL &&
+	    imsgbuf_queuelen(&netd_env->iev_storage.ibuf) >= PEER_STORAGE_HIGH);
+}
+
 static void
 peer_readcb(struct bufferevent *bev, void *arg)
 {
 	struct peer		*p = arg;
 	struct peer_priv	*priv = PRIV(p);
 	struct evbuffer		*in;
+	struct timeval		 tv;
 	uint8_t			 hdr[WIRE_HDR_LEN], *buf;
 	size_t			 avail;
 	uint32_t		 len;
@@ -763,6 +793,16 @@ peer_readcb(struct bufferevent *bev, void *arg)
 		}
 		if (avail - WIRE_HDR_LEN < len)
 			break;
+		if (p->hello_rcvd && peer_storage_busy(type)) {
+			/* it is sending: not stale, only kept waiting */
+			p->last_rx = peer_now();
+			if (!evtimer_pending(&priv->rx_ev, NULL)) {
+				timerclear(&tv);
+				tv.tv_usec = PEER_RX_PAUSE_MS * 1000;
+				evtimer_add(&priv->rx_ev, &tv);
+			}
+			break;
+		}
 		evbuffer_drain(in, WIRE_HDR_LEN);
 		if ((buf = evbuffer_pullup(in, len)) == NULL) {
 			peer_close(p, LOG_INFO, "out of memory");
@@ -849,7 +889,7 @@ peer_tls_start(struct peer *p, int fd, enum bufferevent_ssl_state state)
 	}
 	if ((bev = bufferevent_openssl_socket_new(netd_env->evbase, fd, ssl,
 	    state, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)) == NULL) {
-		SSL_free(ssl);
+		/* with BEV_OPT_CLOSE_ON_FREE, libevent freed ssl already */
 		close(fd);
 		peer_close(p, LOG_WARNING, "bufferevent_openssl_socket_new "
 		    "failed");
@@ -981,6 +1021,16 @@ peer_tx_kick(int fd, short event, void *arg)
 
 	if (p->tx_fd != -1)
 		peer_pump(p);
+}
+
+/* The frames left waiting for storage: try them again. */
+static void
+peer_rx_resume(int fd, short event, void *arg)
+{
+	struct peer	*p = arg;
+
+	if (!PRIV(p)->dropped && p->bev != NULL)
+		peer_readcb(p->bev, p);
 }
 
 /*

@@ -50,6 +50,7 @@
 #define REPL_SEND_MAX		8	/* blob descriptors being sent */
 #define REPL_WANT_MAX		(4 * REPL_WANT_BATCH)
 #define REPL_LOOKUP_MAX		256
+#define REPL_PROGRESS_STEP	(4 * 1024 * 1024)	/* verify behind this */
 #define REPL_TRIED_MAX		1024	/* peers tried for a blob */
 #define REPL_CANCELLED		16	/* stale tags remembered per peer */
 
@@ -84,6 +85,8 @@ struct fetch {
 	int			 fd;
 	uint64_t		 offset;	/* bytes in the file */
 	uint64_t		 total;
+	uint64_t		 limit;		/* longest total, 0: any */
+	uint64_t		 reported;	/* offset storage was told */
 	struct event		 timer;		/* stalled */
 };
 TAILQ_HEAD(fetches, fetch);
@@ -686,6 +689,16 @@ fetch_blob(struct peer *p, const struct wire_blob *b)
 		repl_malformed(p, WIRE_BLOB);
 		return;
 	}
+	if (f->limit != 0 && b->total > f->limit) {
+		/* it would fill the disk before the check could fail it */
+		log_warnx("blob %s: %s offers %llu bytes, at most %llu "
+		    "expected", id8, p->addr, (unsigned long long)b->total,
+		    (unsigned long long)f->limit);
+		repl_cancel_tag(p, b->tag);
+		fetch_abort(f, 0);
+		repl_fetch_ended();
+		return;
+	}
 	if (b->offset < f->offset) {
 		/* not the same sealing, or less than we had: start over */
 		if (ftruncate(f->fd, (off_t)b->offset) == -1) {
@@ -725,6 +738,26 @@ fetch_write(struct fetch *f, const uint8_t *buf, size_t len)
 		f->offset += n;
 	}
 	return (0);
+}
+
+/*
+ * Every REPL_PROGRESS_STEP bytes, tell storage how far the file is
+ * written, so that it verifies while the rest arrives.
+ */
+static void
+fetch_progress(struct fetch *f)
+{
+	struct repl_done	d;
+
+	if (f->offset < f->reported + REPL_PROGRESS_STEP)
+		return;
+	memset(&d, 0, sizeof(d));
+	d.xfer = f->xfer;
+	memcpy(d.id, f->want->w.id, sizeof(d.id));
+	d.length = f->offset;
+	if (repl_to_storage(IMSG_REPL_RECV_PROGRESS, f->peerid, -1, &d,
+	    sizeof(d)) == 0)
+		f->reported = f->offset;
 }
 
 /* Serving GETs. */
@@ -1210,8 +1243,10 @@ repl_data(struct peer *p, uint32_t tag, const uint8_t *buf, size_t len)
 	}
 	if (f->offset == f->total)
 		fetch_complete(f);
-	else
+	else {
+		fetch_progress(f);
 		fetch_arm(f);
+	}
 }
 
 void
@@ -1363,6 +1398,8 @@ repl_recv_fd(struct repl_xfer *x, int fd)
 			fetch_local_fail(f);
 			break;
 		}
+		/* storage's bound: the longest blob the entry's size allows */
+		f->limit = x->disk_size;
 		fetch_recv_fd(f, fd, x->offset);
 		return;
 	case REPL_HAVE:

@@ -75,12 +75,6 @@ static const struct wire_bounds wire_bounds[WIRE_TYPE_MAX] = {
 	[WIRE_CANCEL] =		{ "CANCEL", 4, 4 },
 };
 
-
-
-
-
-
-
 static int
 id_is_zero(const uint8_t *id)
 {

@@ -593,6 +593,46 @@ blob_reader_load(struct blob_reader *r)
 	return (0);
 }
 
+/* The file offset just after segment seg of the blob r reads. */
+static uint64_t
+blob_reader_seg_end(const struct blob_reader *r, uint64_t seg)
+{
+	if (seg + 1 >= r->nseg)
+		return (blob_stored_size(r->size, r->segsize));
+	return (BLOB_HEADER_LEN + (seg + 1) * (r->segsize + BLOB_TAG_LEN));
+}
+
+/*
+ * Verify a blob that is still being written, as far as the first avail
+ * bytes of its file hold whole segments: a receiver checks what arrived
+ * while the rest arrives.  The last segment is verified, with the id,
+ * once avail reaches the end of the blob.  Returns the length of the
+ * verified prefix of the file (all of it once the blob verified whole),
+ * or -1 when a segment fails, with the reason in blob_reader_error().
+ * The plaintext is not returned: blob_reader_read() must not follow.
+ */
+int64_t
+blob_reader_advance(struct blob_reader *r, uint64_t avail)
+{
+	while (r->state == BLOB_RS_SEGMENTS &&
+	    blob_reader_seg_end(r, r->seg) <= avail)
+		if (blob_reader_load(r) == -1)
+			return (-1);
+	if (r->state == BLOB_RS_FAILED)
+		return (-1);
+	if (r->state != BLOB_RS_SEGMENTS)
+		return ((int64_t)blob_stored_size(r->size, r->segsize));
+	return (r->seg == 0 ? BLOB_HEADER_LEN :
+	    (int64_t)blob_reader_seg_end(r, r->seg - 1));
+}
+
+/* Every segment and the id verified. */
+int
+blob_reader_complete(const struct blob_reader *r)
+{
+	return (r->state == BLOB_RS_LAST || r->state == BLOB_RS_DONE);
+}
+
 /*
  * Verified plaintext, at most one segment's worth a call; 0 only at the
  * end, once every check passed.

@@ -89,6 +89,8 @@ void		 blob_writer_free(struct blob_writer *);
 int		 blob_reader_init(struct blob_reader *, const uint8_t *, int,
 		    const uint8_t *);
 ssize_t		 blob_reader_read(struct blob_reader *, void *, size_t);
+int64_t		 blob_reader_advance(struct blob_reader *, uint64_t);
+int		 blob_reader_complete(const struct blob_reader *);
 const char	*blob_reader_error(const struct blob_reader *);
 uint64_t	 blob_reader_size(const struct blob_reader *);
 const uint8_t	*blob_reader_id(const struct blob_reader *);

@@ -47,6 +47,8 @@
 #define SEND_PER_TURN		64	/* entries per turn */
 #define SEND_QUEUE_HIGH		256	/* imsgs queued to net: wait */
 #define SEND_PAUSE_MS		10
+/* a peer's clock this far ahead of ours is not believed: ms */
+#define HLC_AHEAD_MAX		(24LL * 3600 * 1000)
 
 /* A get waiting for a lookup or for its blob. */
 struct parked {
@@ -61,6 +63,22 @@ struct parked {
 	struct event		 timer;
 };
 
+/*
+ * A blob being received, verified while it arrives: net reports how
+ * far it has written (IMSG_REPL_RECV_PROGRESS) and the whole segments
+ * up to there are checked from our own descriptor, so that little is
+ * left to check when the transfer ends.
+ */
+struct recv_check {
+	TAILQ_ENTRY(recv_check)	 entry;
+	uint8_t			 id[PVD_ID_LEN];
+	int			 fd;		/* read only */
+	int			 started;	/* br holds the header */
+	int			 failed;
+	struct blob_reader	 br;
+};
+#define RECV_CHECK_MAX		16
+
 /* The entries of some buckets, going to one peer. */
 struct bucket_send {
 	TAILQ_ENTRY(bucket_send) entry;
@@ -74,6 +92,8 @@ static struct {
 	int			 nparked;
 	uint32_t		 lookup_tag;
 	TAILQ_HEAD(, bucket_send) sends;
+	TAILQ_HEAD(, recv_check) checks;
+	int			 nchecks;
 	int			 nsends;
 	struct event		 send_ev;
 	struct event		 changed_ev;
@@ -86,6 +106,7 @@ static struct {
 } repl = {
 	.parked = TAILQ_HEAD_INITIALIZER(repl.parked),
 	.sends = TAILQ_HEAD_INITIALIZER(repl.sends),
+	.checks = TAILQ_HEAD_INITIALIZER(repl.checks),
 };
 
 static void	repl_send_turn(int, short, void *);
@@ -110,6 +131,19 @@ repl_tomb_oldest(void)
 	clock_gettime(CLOCK_REALTIME, &now);
 	ms = (int64_t)now.tv_sec * 1000 - (int64_t)lifetime * 1000;
 	return (ms > 0 ? ms << 16 : 0);
+}
+
+/* The largest hlc a peer may send: a day after now, every counter. */
+static int64_t
+repl_hlc_ahead(void)
+{
+	struct timespec	now;
+	int64_t		ms;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 +
+	    HLC_AHEAD_MAX;
+	return (ms << 16 | 0xffff);
 }
 
 static int
@@ -195,6 +229,12 @@ repl_merge(uint32_t peerid, const struct repl_entry *r)
 		log_warnx("entry from peer %u refused: %s", peerid, why);
 		return;
 	}
+	/* near INT64_MAX, our own clock would overflow once it saw it */
+	if (e.hlc > repl_hlc_ahead()) {
+		log_warnx("entry %s from peer %u refused: its clock is more "
+		    "than a day ahead", e.name, peerid);
+		return;
+	}
 	hlc_observe(e.hlc);
 	hex_encode(r->node, sizeof(r->node), node, sizeof(node));
 
@@ -203,8 +243,10 @@ repl_merge(uint32_t peerid, const struct repl_entry *r)
 	if ((applied = index_merge(env->db, &e, repl_tomb_oldest(), oldid,
 	    sizeof(oldid))) == -1)
 		goto fail;
+	/* holders of blobs an entry names only: no table a peer can fill */
 	if ((r->flags & REPL_F_HAVE) && e.id[0] != '\0' &&
-	    strcmp(node, env->node.node_id) != 0) {
+	    strcmp(node, env->node.node_id) != 0 &&
+	    index_id_size(env->db, e.id, &size) == 1) {
 		if (index_holder_add(env->db, e.id, node) == -1)
 			goto fail;
 		held = 1;
@@ -247,13 +289,15 @@ repl_have(const struct repl_have *h)
 	hex_encode(h->node, sizeof(h->node), node, sizeof(node));
 	if (strcmp(node, env->node.node_id) == 0)
 		return;
+	/* only blobs an entry names: a peer cannot fill the table */
+	if (index_id_size(env->db, id, &size) != 1)
+		return;
 	if (index_holder_add(env->db, id, node) == -1) {
 		log_warnx("cannot record that a peer holds %s", id);
 		return;
 	}
 	/* a new source for a blob this node waits for */
-	if (index_blob_local(env->db, id) == 0 &&
-	    index_id_size(env->db, id, &size) == 1)
+	if (index_blob_local(env->db, id) == 0)
 		repl_wanted_changed();
 }
 
@@ -596,6 +640,129 @@ repl_recv_wanted(const char *id, uint64_t *need, char *err, size_t errlen)
 	return (REPL_OK);
 }
 
+static struct recv_check *
+recv_check_find(const uint8_t *id)
+{
+	struct recv_check	*c;
+
+	TAILQ_FOREACH(c, &repl.checks, entry)
+		if (memcmp(c->id, id, sizeof(c->id)) == 0)
+			return (c);
+	return (NULL);
+}
+
+static void
+recv_check_free(struct recv_check *c)
+{
+	TAILQ_REMOVE(&repl.checks, c, entry);
+	repl.nchecks--;
+	if (c->started)
+		blob_reader_free(&c->br);
+	close(c->fd);
+	free(c);
+}
+
+static void
+recv_check_free_all(void)
+{
+	struct recv_check	*c;
+
+	while ((c = TAILQ_FIRST(&repl.checks)) != NULL)
+		recv_check_free(c);
+}
+
+/* Start checking the temporary blob path as it arrives. */
+static void
+recv_check_start(const uint8_t *id, const char *path)
+{
+	struct recv_check	*c;
+
+	if ((c = recv_check_find(id)) != NULL)
+		recv_check_free(c);
+	if (repl.nchecks >= RECV_CHECK_MAX ||
+	    (c = calloc(1, sizeof(*c))) == NULL)
+		return;		/* checked whole at the end instead */
+	if ((c->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		free(c);
+		return;
+	}
+	memcpy(c->id, id, sizeof(c->id));
+	TAILQ_INSERT_TAIL(&repl.checks, c, entry);
+	repl.nchecks++;
+}
+
+/*
+ * Check what arrived of the blob, up to length bytes of its file.
+ * Returns the verified length, -1 once it failed (the reason in err).
+ */
+static int64_t
+recv_check_advance(struct recv_check *c, uint64_t length, char *err,
+    size_t errlen)
+{
+	int64_t	v;
+
+	if (c->failed)
+		return (-1);
+	if (!c->started) {
+		if (length < BLOB_HEADER_LEN)
+			return (0);
+		c->started = 1;
+		if (blob_reader_init(&c->br, env->keys.blob_key, c->fd,
+		    c->id) == -1) {
+			if (err != NULL)
+				strlcpy(err, blob_reader_error(&c->br), errlen);
+			c->failed = 1;
+			return (-1);
+		}
+	}
+	if ((v = blob_reader_advance(&c->br, length)) == -1) {
+		if (err != NULL)
+			strlcpy(err, blob_reader_error(&c->br), errlen);
+		c->failed = 1;
+	}
+	return (v);
+}
+
+static void
+repl_recv_progress(const struct repl_done *d)
+{
+	struct recv_check	*c;
+
+	if ((c = recv_check_find(d->id)) != NULL)
+		(void)recv_check_advance(c, d->length, NULL, 0);
+}
+
+/*
+ * The end of a transfer: what is left to verify of the blob in fd, by
+ * its check when it has one, else from the start.  As repl_recv_verify().
+ */
+static off_t
+recv_check_finish(int fd, const uint8_t *id, int *complete, uint64_t *size,
+    char *err, size_t errlen)
+{
+	struct recv_check	*c;
+	struct stat		 sb;
+	int64_t			 v;
+
+	if ((c = recv_check_find(id)) == NULL)
+		return (repl_recv_verify(fd, id, complete, size, err, errlen));
+	*complete = 0;
+	if (fstat(fd, &sb) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		recv_check_free(c);
+		return (0);
+	}
+	v = recv_check_advance(c, sb.st_size, err, errlen);
+	if (v == sb.st_size && blob_reader_complete(&c->br)) {
+		*complete = 1;
+		*size = blob_reader_size(&c->br);
+	} else if (v != -1)
+		snprintf(err, errlen, "truncated after %lld of %lld bytes",
+		    (long long)v, (long long)sb.st_size);
+	recv_check_free(c);
+	return (*complete ? sb.st_size : 0);
+}
+
 static void
 repl_recv_open(uint32_t peerid, const struct repl_open *o)
 {
@@ -645,6 +812,13 @@ repl_recv_open(uint32_t peerid, const struct repl_open *o)
 	if (off > 0)
 		log_debug("blob %s: resuming at %lld", id, (long long)off);
 	x.offset = off;
+	/*
+	 * The longest a blob of the entry's size can be (the smallest
+	 * segments): net refuses a sender that offers more.
+	 */
+	if (index_id_size(env->db, id, &size) == 1)
+		x.disk_size = blob_stored_size(size, BLOB_SEGMENT_MIN);
+	recv_check_start(o->id, path);
 	/* the descriptor is net's from here on */
 	repl_xfer_send(IMSG_REPL_RECV_FD, peerid, &x, fd, REPL_OK, NULL);
 }
@@ -682,7 +856,7 @@ repl_recv_done(uint32_t peerid, const struct repl_done *d)
 		    REPL_ERROR, "the temporary blob is gone");
 		return;
 	}
-	len = repl_recv_verify(fd, d->id, &complete, &size, x.msg,
+	len = recv_check_finish(fd, d->id, &complete, &size, x.msg,
 	    sizeof(x.msg));
 	if (!complete) {
 		close(fd);
@@ -954,6 +1128,7 @@ repl_cancel_all(void)
 		repl_park_free(p);
 	while ((bs = TAILQ_FIRST(&repl.sends)) != NULL)
 		repl_send_free(bs);
+	recv_check_free_all();
 	if (evtimer_initialized(&repl.send_ev))
 		evtimer_del(&repl.send_ev);
 	if (evtimer_initialized(&repl.changed_ev))
@@ -976,6 +1151,7 @@ repl_dispatch(struct imsg *imsg)
 	struct repl_fetch	 f;
 	struct repl_lookup	 l;
 	struct repl_state	 st;
+	struct recv_check	*c;
 	uint32_t		 peerid = imsg_get_id(imsg);
 
 	switch (imsg_get_type(imsg)) {
@@ -1026,6 +1202,13 @@ repl_dispatch(struct imsg *imsg)
 			return (-1);
 		log_debug("transfer %u from peer %u interrupted at %llu",
 		    d.xfer, peerid, (unsigned long long)d.length);
+		if ((c = recv_check_find(d.id)) != NULL)
+			recv_check_free(c);
+		break;
+	case IMSG_REPL_RECV_PROGRESS:
+		if (imsg_get_data(imsg, &d, sizeof(d)) == -1)
+			return (-1);
+		repl_recv_progress(&d);
 		break;
 	case IMSG_REPL_SEND_OPEN:
 		if (imsg_get_data(imsg, &o, sizeof(o)) == -1)

@@ -326,6 +326,7 @@ storaged_net_request(struct imsg *imsg)
 	case IMSG_REPL_RECV_OPEN:
 	case IMSG_REPL_RECV_DONE:
 	case IMSG_REPL_RECV_ABORT:
+	case IMSG_REPL_RECV_PROGRESS:
 	case IMSG_REPL_SEND_OPEN:
 	case IMSG_REPL_FETCH_FAIL:
 	case IMSG_REPL_LOOKUP_DONE:

@@ -440,8 +440,9 @@ pvn_use() {
 }
 
 # pvn_conf I [J ...] [-- statement ...]: node I bootstraps from nodes J
-# (default: every other node; "none": no bootstrap), with a 5 s peer
-# timeout and the statements given after --.
+# (default: every other node; "none": no bootstrap), by the name
+# PVN_HOST (default 127.0.0.1), with a 5 s peer timeout and the
+# statements given after --.
 pvn_conf() {
 	local i=$1 j peers=() extra=()
 	shift
@@ -461,7 +462,8 @@ pvn_conf() {
 		echo "peer timeout 5s"
 		for j in "${peers[@]}"; do
 			[ "$j" = none ] && continue
-			echo "bootstrap \"127.0.0.1\" port ${PVN_PORT[$j]}"
+			echo "bootstrap \"${PVN_HOST:-127.0.0.1}\"" \
+			    "port ${PVN_PORT[$j]}"
 		done
 		for j in "${extra[@]+"${extra[@]}"}"; do
 			echo "$j"

@@ -225,10 +225,14 @@ t_is "node 5 received no file" 0 "$(pvctl -j list | jq length)"
 pvn_stop 5
 
 # ---------------------------------------------------------------------
-# an A-B-C chain: node 4 only knows node 3
+# an A-B-C chain: node 4 only knows node 3, by the name localhost,
+# which pv-discoverd resolves
 # ---------------------------------------------------------------------
-pvn_conf 4 3
+PVN_HOST=localhost pvn_conf 4 3
 pvn_start 4
+t_check "node 4's configuration names localhost" \
+    grep -q 'bootstrap "localhost"' "$PV_CONF"
+t_until "node 4 reaches node 3 by name" 20 pvn_peers_are 4 1
 head -c 50000 /dev/urandom >"$D/chain"
 pvn_use 4
 pvctl store "$D/chain" chain.bin >/dev/null

@@ -630,6 +630,78 @@ START_TEST(test_tamper_segments)
 }
 END_TEST
 
+/*
+ * A blob verified while it is written (a replica arriving): the
+ * verified prefix only ever holds whole segments that verified, grows
+ * as bytes arrive, and is the whole blob only once the last segment
+ * and the id verified.
+ */
+START_TEST(test_advance_growing)
+{
+	struct blob_reader	 r;
+	struct blob		 b;
+	uint8_t			*pt;
+	size_t			 len = 5 * S1K + 100, step, have;
+	int64_t			 v, last = 0;
+	int			 fd;
+
+	pt = pattern(len, 31);
+	make_blob(&b, key_a, S1K, NULL, pt, len, len);
+	for (step = 1; step <= 3 * S1K; step = step * 3 + 7) {
+		ck_assert_int_ne(fd = memfd_create("grow", MFD_CLOEXEC), -1);
+		ck_assert_int_eq(write(fd, b.data, BLOB_HEADER_LEN),
+		    BLOB_HEADER_LEN);
+		ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+		ck_assert_int_eq(blob_reader_init(&r, key_a, fd, b.id), 0);
+		last = BLOB_HEADER_LEN;
+		for (have = BLOB_HEADER_LEN; have < b.len;) {
+			size_t n = b.len - have < step ? b.len - have : step;
+
+			ck_assert_int_eq(pwrite(fd, b.data + have, n, have),
+			    (ssize_t)n);
+			have += n;
+			v = blob_reader_advance(&r, have);
+			ck_assert_int_ge(v, last);
+			ck_assert_int_le(v, (int64_t)have);
+			/* whole segments only, until the end */
+			if (v < (int64_t)b.len)
+				ck_assert_int_eq((v - BLOB_HEADER_LEN) %
+				    (S1K + BLOB_TAG_LEN), 0);
+			ck_assert_int_eq(blob_reader_complete(&r),
+			    v == (int64_t)b.len);
+			last = v;
+		}
+		ck_assert_int_eq(last, (int64_t)b.len);
+		ck_assert(blob_reader_complete(&r));
+		blob_reader_free(&r);
+		close(fd);
+	}
+
+	/* a flipped byte in segment 2 stops it there, and for good */
+	b.data[seg_off(2, S1K) + 5] ^= 0x04;
+	fd = memfd_with(b.data, b.len);
+	ck_assert_int_eq(blob_reader_init(&r, key_a, fd, b.id), 0);
+	ck_assert_int_eq(blob_reader_advance(&r, seg_off(2, S1K)),
+	    (int64_t)seg_off(2, S1K));
+	ck_assert_int_eq(blob_reader_advance(&r, b.len), -1);
+	ck_assert_str_eq(blob_reader_error(&r), "segment 2 does not verify");
+	ck_assert_int_eq(blob_reader_advance(&r, b.len), -1);
+	ck_assert(!blob_reader_complete(&r));
+	blob_reader_free(&r);
+	close(fd);
+	b.data[seg_off(2, S1K) + 5] ^= 0x04;
+
+	/* another id: refused at the header, before any segment */
+	b.id[0] ^= 1;
+	fd = memfd_with(b.data, b.len);
+	ck_assert_int_eq(blob_reader_init(&r, key_a, fd, b.id), -1);
+	blob_reader_free(&r);
+	close(fd);
+	free_blob(&b);
+	free(pt);
+}
+END_TEST
+
 /* Cut anywhere: the reason says where, and nothing from there on. */
 START_TEST(test_truncate)
 {
@@ -1263,6 +1335,7 @@ blob_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_tamper_header);
 	tcase_add_test(tc, test_tamper_segments);
+	tcase_add_test(tc, test_advance_growing);
 	tcase_add_test(tc, test_truncate);
 	tcase_add_test(tc, test_append);
 	tcase_add_test(tc, test_swap_segments);
