@@ -42,6 +42,11 @@ tmux_stop() {
 }
 trap 'tmux_stop; t_cleanup' EXIT
 
+# Killing the last session ends the tmux server, and a new-session that
+# races with that exit fails with "server exited unexpectedly".  One idle
+# session keeps the server up until tmux_stop.
+tmux new-session -d -s "keep$$" -x 80 -y 24 "sleep 600"
+
 mkdir -p "$D/home"
 tmux new-session -d -s "$S" -x 160 -y 50 \
     "HOME='$D/home' '$PVCTL' -s '$PV_SOCK'; echo shell-ended; sleep 30"
