@@ -49,6 +49,9 @@
  */
 #define IBUF_FD_STATIC	(-2)
 
+/* recvmsg calls per msgbuf_read() */
+#define MSGBUF_READS		16
+
 struct msgbuf {
 	TAILQ_HEAD(, ibuf)	 bufs;		/* waiting to be written */
 	TAILQ_HEAD(, ibuf)	 rbufs;		/* complete messages read */
@@ -70,6 +73,7 @@ static void	 msgbuf_drain(struct msgbuf *, size_t);
 static int	 msgbuf_gather(struct msgbuf *, struct iovec *, int);
 static int	 msgbuf_frame(struct msgbuf *, size_t, int);
 static int	 msgbuf_reader_ok(struct msgbuf *);
+static int	 msgbuf_recv_one(int, struct msgbuf *, int);
 static void	 msgbuf_close_rfd(struct msgbuf *);
 static void	 close_keep_errno(int);
 
@@ -1055,8 +1059,8 @@ ibuf_read(int fd, struct msgbuf *msgbuf)
 	return (msgbuf_frame(msgbuf, n, -1));
 }
 
-int
-msgbuf_read(int fd, struct msgbuf *msgbuf)
+static int
+msgbuf_recv_one(int fd, struct msgbuf *msgbuf, int flags)
 {
 	union {
 		struct cmsghdr	hdr;
@@ -1067,10 +1071,8 @@ msgbuf_read(int fd, struct msgbuf *msgbuf)
 	struct cmsghdr	*cmsg;
 	ssize_t		 n;
 	size_t		 i, nfds;
-	int		 flags = 0, newfd = -1, f;
+	int		 newfd = -1, f;
 
-	if (!msgbuf_reader_ok(msgbuf))
-		return (-1);
 #ifdef MSG_CMSG_CLOEXEC
 	flags |= MSG_CMSG_CLOEXEC;
 #endif
@@ -1087,7 +1089,7 @@ msgbuf_read(int fd, struct msgbuf *msgbuf)
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return (1);
+			return (2);
 		return (-1);
 	}
 
@@ -1118,4 +1120,33 @@ msgbuf_read(int fd, struct msgbuf *msgbuf)
 		return (0);
 	}
 	return (msgbuf_frame(msgbuf, n, newfd));
+}
+
+/*
+ * A stream socket returns the bytes of one descriptor-carrying sendmsg
+ * per recvmsg at most, so one recvmsg would take one request per turn of
+ * the event loop.  Read on until the socket is empty, MSGBUF_READS times
+ * at most, so that a burst of requests is seen, and can be handled, as
+ * one.  Returns 1 when it read something or the socket was empty, 0 at
+ * end of file with nothing read, -1 on error.
+ */
+int
+msgbuf_read(int fd, struct msgbuf *msgbuf)
+{
+	int	i, rc;
+
+	if (!msgbuf_reader_ok(msgbuf))
+		return (-1);
+	for (i = 0; i < MSGBUF_READS; i++) {
+		/* the first read blocks if the socket does; no other */
+		if ((rc = msgbuf_recv_one(fd, msgbuf,
+		    i == 0 ? 0 : MSG_DONTWAIT)) == 2)
+			return (1);
+		if (rc == -1)
+			return (-1);
+		if (rc == 0)
+			/* what came before the end is handled first */
+			return (i == 0 ? 0 : 1);
+	}
+	return (1);
 }

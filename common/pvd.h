@@ -474,5 +474,6 @@ int32_t	 utf8_decode(const unsigned char *, const unsigned char *,
 	    size_t *);
 int	 name_valid(const char *, const char **);
 int	 fsync_path(const char *);
+int	 syncfs_path(const char *);
 
 #endif /* PVD_H */

@@ -110,6 +110,7 @@ static const int sandbox_storage[] = {
 	SCMP_SYS(renameat),
 	SCMP_SYS(renameat2),
 	SCMP_SYS(statx),
+	SCMP_SYS(syncfs),
 	SCMP_SYS(unlink),
 	SCMP_SYS(unlinkat),
 	SCMP_SYS(fcntl),

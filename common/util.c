@@ -337,3 +337,19 @@ fsync_path(const char *dir)
 	close(fd);
 	return (rc);
 }
+
+/*
+ * Commit everything written on the filesystem that holds path: contents,
+ * names and directories, with one journal commit and one cache flush.
+ */
+int
+syncfs_path(const char *path)
+{
+	int	fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return (-1);
+	rc = syncfs(fd);
+	close(fd);
+	return (rc);
+}

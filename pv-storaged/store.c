@@ -17,8 +17,9 @@
 /*
  * Storing and returning files.  A store streams the client's descriptor
  * once through the blob writer into tmp/, in constant memory; then the
- * blob is fsynced, renamed into blobs/, its directory fsynced, and only
- * then is the name committed to the index.  A get streams a blob through
+ * blob is made durable, renamed into blobs/, the rename made durable, and
+ * only then is the name committed to the index.  Stores that finish in
+ * the same turn of the event loop do this together (commit_flush()).  A get streams a blob through
  * the blob reader, which releases only verified bytes, into the client's
  * descriptor.  Both are jobs driven by the event loop, a bounded number
  * at a time, so that one slow client never stalls the others.
@@ -297,33 +298,39 @@ store_open_tmp(struct job *j)
 	    BLOB_SEGMENT_SIZE, j->tmpfd));
 }
 
-/* mkdir blobs/ab and blobs/ab/cd as needed, fsyncing what changed. */
+/*
+ * mkdir blobs/ab and blobs/ab/cd as needed.  With sync, what changed is
+ * fsynced; without, the caller makes it durable (by syncfs(2)).
+ */
 int
-blob_dirs(const char *file, char *dir, size_t len)
+blob_dirs(const char *file, char *dir, size_t len, int sync, int *created)
 {
 	char	top[16];
+	int	n = 0;
 
 	snprintf(top, sizeof(top), "blobs/%.2s", file);
 	snprintf(dir, len, "blobs/%.2s/%.2s", file, file + 2);
 	if (mkdir(top, 0700) == 0) {
-		if (fsync_path("blobs") == -1)
+		n++;
+		if (sync && fsync_path("blobs") == -1)
 			return (-1);
 	} else if (errno != EEXIST)
 		return (-1);
 	if (mkdir(dir, 0700) == 0) {
-		if (fsync_path(top) == -1)
+		n++;
+		if (sync && fsync_path(top) == -1)
 			return (-1);
 	} else if (errno != EEXIST)
 		return (-1);
+	if (created != NULL)
+		*created = n;
 	return (0);
 }
 
 /*
- * The content is all in tmp/: make it durable and move it into place, or
- * drop it when the same content is there already.  The name is committed
- * by commit_flush(), together with every other store that got this far
- * in the same turn of the event loop: one transaction and one fsync per
- * directory for all of them, and only then are their clients answered.
+ * The content is all in tmp/.  Drop it when the same content is stored
+ * already; otherwise it waits, with every other store that got this far
+ * in the same turn of the event loop, for commit_flush().
  */
 static void
 store_finish(struct job *j)
@@ -331,7 +338,6 @@ store_finish(struct job *j)
 	struct index_blob	 old;
 	struct timeval		 tv = { 0, 0 };
 	uint8_t			 id[BLOB_ID_LEN];
-	char			 path[BLOB_PATH_LEN];
 	uint64_t		 size;
 	int			 have;
 
@@ -355,22 +361,12 @@ store_finish(struct job *j)
 	if (have && old.state == BLOB_OK) {
 		/* the same content is stored already */
 		unlink(j->tmpname);
+		j->tmpname[0] = '\0';
 		j->deduplicated = 1;
-	} else {
-		if (quota_check(j->ctlid, j->tag, j->blob.disk_size) == -1) {
-			job_end(j);
-			return;
-		}
-		blob_file_path(j->blob.file, path);
-		if (fsync(j->tmpfd) == -1 || blob_dirs(j->blob.file, j->dir,
-		    sizeof(j->dir)) == -1 || rename(j->tmpname, path) == -1) {
-			ctl_fail(j->ctlid, j->tag, "cannot store %s: %s",
-			    j->name, strerror(errno));
-			job_end(j);
-			return;
-		}
+	} else if (quota_check(j->ctlid, j->tag, j->blob.disk_size) == -1) {
+		job_end(j);
+		return;
 	}
-	j->tmpname[0] = '\0';
 
 	TAILQ_REMOVE(&jobs_active, j, entry);
 	TAILQ_INSERT_TAIL(&jobs_committing, j, entry);
@@ -379,6 +375,73 @@ store_finish(struct job *j)
 		evtimer_set(&commit_ev, commit_flush, NULL);
 		evtimer_add(&commit_ev, &tv);
 	}
+}
+
+/* A store of the batch that cannot go on: answer it, and let it go. */
+static void
+commit_drop(struct job *j, const char *what)
+{
+	TAILQ_REMOVE(&jobs_committing, j, entry);
+	TAILQ_INSERT_TAIL(&jobs_active, j, entry);
+	ctl_fail(j->ctlid, j->tag, "cannot store %s: %s: %s", j->name, what,
+	    strerror(errno));
+	job_end(j);
+}
+
+/*
+ * Make what the stores of a batch wrote durable, and then their renames
+ * into blobs/.  A batch of one is fsynced file by file and directory by
+ * directory.  A larger one is made durable by one syncfs(2) for all the
+ * contents and one for all the renames: on a journalling filesystem that
+ * is one commit and one cache flush each, where an fsync per file, and per
+ * directory it lands in, would be as many of each as there are files.
+ * Returns -1 when nothing of the batch can go on; a store whose own rename
+ * fails is answered and dropped, and the others go on.
+ */
+static int
+commit_durable(void)
+{
+	struct job	*j, *t;
+	char		 path[BLOB_PATH_LEN];
+	int		 n = 0, fd = -1, batch;
+
+	TAILQ_FOREACH(j, &jobs_committing, entry)
+		if (!j->deduplicated) {
+			n++;
+			fd = j->tmpfd;
+		}
+	if (n == 0)
+		return (0);
+	if ((batch = n > 1))
+		fd = -1;
+	if (batch ? syncfs_path(".") == -1 : fsync(fd) == -1) {
+		log_warn("%s", batch ? "syncfs" : "fsync");
+		return (-1);
+	}
+	TAILQ_FOREACH_SAFE(j, &jobs_committing, entry, t) {
+		if (j->deduplicated)
+			continue;
+		blob_file_path(j->blob.file, path);
+		if (blob_dirs(j->blob.file, j->dir, sizeof(j->dir), !batch,
+		    NULL) == -1) {
+			commit_drop(j, "cannot make its directory");
+			continue;
+		}
+		if (rename(j->tmpname, path) == -1) {
+			commit_drop(j, "cannot move it into blobs/");
+			continue;
+		}
+		j->tmpname[0] = '\0';
+		if (!batch && fsync_path(j->dir) == -1) {
+			log_warn("fsync %s", j->dir);
+			return (-1);
+		}
+	}
+	if (batch && syncfs_path(".") == -1) {
+		log_warn("syncfs");
+		return (-1);
+	}
+	return (0);
 }
 
 static int
@@ -421,23 +484,11 @@ commit_flush(int fd, short event, void *arg)
 {
 	struct index_entry	 e;
 	struct ctl_file		 f;
-	struct job		*j, *k;
-	int			 failed = 0, seen;
+	struct job		*j;
+	int			 failed = 0;
 
-	/* the renames are durable once their directories are */
-	TAILQ_FOREACH(j, &jobs_committing, entry) {
-		if (j->deduplicated)
-			continue;
-		seen = 0;
-		TAILQ_FOREACH(k, &jobs_committing, entry) {
-			if (k == j)
-				break;
-			if (!k->deduplicated && strcmp(k->dir, j->dir) == 0)
-				seen = 1;
-		}
-		if (!seen && fsync_path(j->dir) == -1)
-			failed = 1;
-	}
+	if (commit_durable() == -1)
+		failed = 1;
 	if (!failed && index_begin(env->db) == 0) {
 		TAILQ_FOREACH(j, &jobs_committing, entry)
 			if (commit_one(j, &e) == -1)

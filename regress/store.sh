@@ -255,6 +255,51 @@ for victim in storage pvd; do
 done
 
 # ---------------------------------------------------------------------
+# kill -9 of the whole daemon during a store -r of many small files: the
+# stores are committed in batches, and every file pvctl reported stored
+# must be there, whole, after the restart
+# ---------------------------------------------------------------------
+mkdir -p "$D/many"
+for ((i = 0; i < 600; i++)); do
+	head -c $((1024 + i)) /dev/urandom >"$D/many/f$i"
+done
+reported() {
+	grep -c '^many/f' "$D/many.out" 2>/dev/null
+}
+pv_snap
+target=$(pv_get . '[.processes[].pid] | join(" ")')
+pvctl store -r "$D/many" >"$D/many.out" 2>&1 &
+spid=$!
+t_wait 30 eval '[ "$(reported)" -ge 40 ]'
+# shellcheck disable=SC2086
+kill -KILL $target
+t_wait_exit "$spid" 30
+t_wait_exit "$PV_PID" 10
+n=$(reported)
+t_check "kill -9 during store -r: some files were reported stored ($n)" \
+    test "$n" -ge 40 -a "$n" -lt 600
+pv_start
+t_wait 10 pv_ready
+pvctl -j list | jq -r '.[].name' | sort >"$D/many.listed"
+lost=0
+damaged=0
+for name in $(awk '/^many\/f/ { print $1 }' "$D/many.out"); do
+	grep -qxF "$name" "$D/many.listed" || { lost=$((lost + 1)); continue; }
+	pvctl get "$name" | cmp -s - "$D/$name" || damaged=$((damaged + 1))
+done
+t_is "kill -9 during store -r: no reported file is lost" 0 "$lost"
+t_is "kill -9 during store -r: every reported file comes back intact" \
+    0 "$damaged"
+t_wait 5 eval '[ "$(tmpfiles)" -eq 0 ]'
+t_is "kill -9 during store -r: tmp/ is empty again" 0 "$(tmpfiles)"
+out=$(pvctl -j scrub)
+t_is "kill -9 during store -r: the scrub finds nothing damaged" 0 \
+    "$(jq -r .damaged <<<"$out")"
+t_is "kill -9 during store -r: pv.db passes integrity_check" ok \
+    "$(sqlite3 "file:$PV_DATA/pv.db?mode=ro" 'PRAGMA integrity_check' 2>&1)"
+rm -rf "$D/many"
+
+# ---------------------------------------------------------------------
 # memory stays constant in the size of a file
 # ---------------------------------------------------------------------
 pv_snap

@@ -1031,6 +1031,67 @@ START_TEST(test_fd_mixed)
 }
 END_TEST
 
+/*
+ * A burst of descriptor-carrying messages is one recvmsg each; a single
+ * imsgbuf_read() takes several of them, so that a daemon sees a burst of
+ * requests in one turn of its event loop.  The socket here is blocking:
+ * only the first recvmsg may wait, and the read returns once it is empty.
+ */
+START_TEST(test_fd_burst_one_read)
+{
+	struct chan	 c;
+	struct imsg	 imsg;
+	int		 p[5][2], fd, i, n;
+	char		 ch;
+
+	chan_open(&c, 1, 1);
+	for (i = 0; i < 5; i++) {
+		ck_assert_int_eq(pipe(p[i]), 0);
+		ck_assert_int_eq(imsg_compose(&c.a, 10 + i, 0, 0, p[i][0],
+		    "x", 1), 1);
+	}
+	ck_assert_int_eq(imsgbuf_flush(&c.a), 0);
+
+	ck_assert_int_eq(imsgbuf_read(&c.b), 1);
+	for (n = 0; imsgbuf_get(&c.b, &imsg) == 1; n++) {
+		ck_assert_uint_eq(imsg_get_type(&imsg), 10 + (uint32_t)n);
+		ck_assert_int_ge(fd = imsg_get_fd(&imsg), 0);
+		ch = '0' + n;
+		ck_assert(same_pipe(fd, p[n][1], ch));
+		close(fd);
+		close(p[n][1]);
+		imsg_free(&imsg);
+	}
+	ck_assert_int_eq(n, 5);
+	chan_close(&c);
+}
+END_TEST
+
+/* Data, then the end: the data is handled first, the end on the next read. */
+START_TEST(test_fd_burst_then_eof)
+{
+	struct chan	 c;
+	struct imsg	 imsg;
+	int		 p[2], fd;
+
+	chan_open(&c, 1, 1);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(imsg_compose(&c.a, 7, 0, 0, p[0], "x", 1), 1);
+	ck_assert_int_eq(imsgbuf_flush(&c.a), 0);
+	close(c.sv[0]);
+	c.sv[0] = -1;
+
+	ck_assert_int_eq(imsgbuf_read(&c.b), 1);
+	ck_assert_int_eq(imsgbuf_get(&c.b, &imsg), 1);
+	ck_assert_int_ge(fd = imsg_get_fd(&imsg), 0);
+	close(fd);
+	imsg_free(&imsg);
+	ck_assert_int_eq(imsgbuf_read(&c.b), 0);
+	close(p[1]);
+	chan_close(&c);
+}
+END_TEST
+
 START_TEST(test_fd_not_allowed_on_reader)
 {
 	struct chan	 c;
@@ -2097,6 +2158,8 @@ imsg_suite(void)
 	tcase_add_test(tc, test_fd_single);
 	tcase_add_test(tc, test_fd_twice);
 	tcase_add_test(tc, test_fd_mixed);
+	tcase_add_test(tc, test_fd_burst_one_read);
+	tcase_add_test(tc, test_fd_burst_then_eof);
 	tcase_add_test(tc, test_fd_not_allowed_on_reader);
 	tcase_add_test(tc, test_fd_missing);
 	tcase_add_test(tc, test_fd_unclaimed_closed);
