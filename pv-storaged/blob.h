@@ -72,6 +72,7 @@ struct blob_reader {
 	uint32_t		 segsize;
 	int			 fd;
 	int			 state;
+	int			 tags_only;	/* no SHA-256 of the content */
 	uint8_t			 hdr[BLOB_HEADER_LEN];
 	char			 err[BLOB_ERRLEN];
 };
@@ -88,6 +89,7 @@ void		 blob_writer_free(struct blob_writer *);
 
 int		 blob_reader_init(struct blob_reader *, const uint8_t *, int,
 		    const uint8_t *);
+void		 blob_reader_tags_only(struct blob_reader *);
 ssize_t		 blob_reader_read(struct blob_reader *, void *, size_t);
 int64_t		 blob_reader_advance(struct blob_reader *, uint64_t);
 int		 blob_reader_complete(const struct blob_reader *);

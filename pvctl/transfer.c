@@ -44,6 +44,7 @@
 #include "pvctl.h"
 
 #define COPY_BUF_SIZE		(64 * 1024)
+#define WRITEBACK_STEP		(8 * 1024 * 1024)
 #define TREE_WINDOW		32	/* store -r requests in flight */
 #define EOF_GRACE_MS		10000	/* get: END seen, pipe still open */
 
@@ -110,6 +111,7 @@ static void	 tmp_remove(void);
 static void	 tmp_signal(int);
 static void	 write_all(int, const char *, size_t, const char *);
 static void	 fsync_dir(const char *);
+static void	 writeback_start(int, uint64_t *, uint64_t);
 
 /* A file to store, or standard input for "-"; -1 after a warning. */
 static int
@@ -693,6 +695,23 @@ tree_window(void)
 }
 
 /*
+ * Start writing out what the get wrote so far, every WRITEBACK_STEP
+ * bytes, without waiting for it: the disk works while the rest arrives,
+ * and the fsync(2) at the end has little left to do.  The kernel would
+ * otherwise keep up to its dirty limit, often gigabytes, for that fsync.
+ */
+static void
+writeback_start(int fd, uint64_t *flushed, uint64_t done)
+{
+	if (done - *flushed < WRITEBACK_STEP)
+		return;
+	/* only a hint: the fsync at the end is what makes it durable */
+	(void)sync_file_range(fd, (off_t)*flushed, (off_t)(done - *flushed),
+	    SYNC_FILE_RANGE_WRITE);
+	*flushed = done;
+}
+
+/*
  * get NAME [FILE].  pv-storaged writes the content into a pipe whose
  * other end pvctl drains into FILE or standard output, and answers
  * IMSG_CTL_FILE before the content and IMSG_CTL_END (or
@@ -710,7 +729,7 @@ get_file(const struct parse_result *res)
 	struct ctl_file	 file;
 	struct pollfd	 pfd[2];
 	const char	*path = NULL, *what = "stdout";
-	uint64_t	 got = 0;
+	uint64_t	 got = 0, flushed = 0;
 	uint32_t	 type;
 	ssize_t		 n;
 	int		 p[2], outfd = STDOUT_FILENO, have_file = 0;
@@ -768,6 +787,8 @@ get_file(const struct parse_result *res)
 					bad_reply(IMSG_CTL_FILE, "more content "
 					    "than its size");
 				write_all(outfd, buf, n, what);
+				if (path != NULL)
+					writeback_start(outfd, &flushed, got);
 				progress_update(got);
 			}
 		}
