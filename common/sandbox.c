@@ -89,6 +89,7 @@ static const int sandbox_base[] = {
 static const int sandbox_storage[] = {
 	SCMP_SYS(faccessat),
 	SCMP_SYS(faccessat2),
+	SCMP_SYS(fadvise64),
 	SCMP_SYS(fallocate),
 	SCMP_SYS(fchmod),
 	SCMP_SYS(fchown),
@@ -110,6 +111,7 @@ static const int sandbox_storage[] = {
 	SCMP_SYS(renameat),
 	SCMP_SYS(renameat2),
 	SCMP_SYS(statx),
+	SCMP_SYS(sync_file_range),
 	SCMP_SYS(syncfs),
 	SCMP_SYS(unlink),
 	SCMP_SYS(unlinkat),

@@ -56,6 +56,86 @@ static const char *const index_migrations[INDEX_VERSION] = {
 	" PRIMARY KEY (id, node)) WITHOUT ROWID;",
 };
 
+/*
+ * Prepared statements, kept for reuse: the index runs the same few
+ * statements for every file, and preparing one costs more than running
+ * it.  A statement is keyed by its SQL text (the caller's literal) and
+ * is lent to one caller at a time; a walk that runs the same statement
+ * from its callback gets one of its own, prepared and finalized as
+ * before.
+ */
+#define INDEX_STMT_CACHE	48
+
+static struct index_stmt {
+	sqlite3		*db;
+	const char	*sql;
+	sqlite3_stmt	*st;
+	int		 lent;
+} index_stmts[INDEX_STMT_CACHE];
+
+static sqlite3_stmt *
+index_cached(sqlite3 *db, const char *sql)
+{
+	struct index_stmt	*c, *empty = NULL;
+	sqlite3_stmt		*st;
+	size_t			 i;
+
+	for (i = 0; i < INDEX_STMT_CACHE; i++) {
+		c = &index_stmts[i];
+		if (c->st == NULL) {
+			if (empty == NULL)
+				empty = c;
+			continue;
+		}
+		if (c->db == db && c->sql == sql && !c->lent) {
+			c->lent = 1;
+			return (c->st);
+		}
+	}
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("index: %s", sqlite3_errmsg(db));
+		return (NULL);
+	}
+	if (empty != NULL) {
+		empty->db = db;
+		empty->sql = sql;
+		empty->st = st;
+		empty->lent = 1;
+	}
+	return (st);
+}
+
+/* Give back a statement of index_prepare(), ready for its next use. */
+static void
+index_release(sqlite3_stmt *st)
+{
+	size_t	i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < INDEX_STMT_CACHE; i++)
+		if (index_stmts[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			index_stmts[i].lent = 0;
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
+/* Finalize the kept statements of db, before it is closed. */
+static void
+index_release_all(sqlite3 *db)
+{
+	size_t	i;
+
+	for (i = 0; i < INDEX_STMT_CACHE; i++)
+		if (index_stmts[i].st != NULL && index_stmts[i].db == db) {
+			sqlite3_finalize(index_stmts[i].st);
+			memset(&index_stmts[i], 0, sizeof(index_stmts[i]));
+		}
+}
+
 static int
 index_exec(sqlite3 *db, const char *sql)
 {
@@ -165,8 +245,10 @@ index_node_id(sqlite3 *db, const char *marker_id)
 void
 index_close(sqlite3 *db)
 {
-	if (db != NULL)
+	if (db != NULL) {
+		index_release_all(db);
 		sqlite3_close(db);
+	}
 }
 
 /* One statement, prepared and bound from a format of 't'ext, 'i'nt64. */
@@ -178,10 +260,8 @@ index_prepare(sqlite3 *db, const char *sql, const char *fmt, ...)
 	const char	*s;
 	int		 i, rc = SQLITE_OK;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		log_warnx("index: %s", sqlite3_errmsg(db));
+	if ((st = index_cached(db, sql)) == NULL)
 		return (NULL);
-	}
 	va_start(ap, fmt);
 	for (i = 0; fmt[i] != '\0' && rc == SQLITE_OK; i++) {
 		switch (fmt[i]) {
@@ -200,7 +280,7 @@ index_prepare(sqlite3 *db, const char *sql, const char *fmt, ...)
 	va_end(ap);
 	if (rc != SQLITE_OK) {
 		log_warnx("index: bind: %s", sqlite3_errmsg(db));
-		sqlite3_finalize(st);
+		index_release(st);
 		return (NULL);
 	}
 	return (st);
@@ -215,7 +295,7 @@ index_done(sqlite3 *db, sqlite3_stmt *st)
 	if (st == NULL)
 		return (-1);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	index_release(st);
 	if (rc != SQLITE_DONE) {
 		log_warnx("index: %s", sqlite3_errmsg(db));
 		return (-1);
@@ -234,13 +314,13 @@ index_text(sqlite3_stmt *st, int col, char *buf, size_t len)
 int
 index_begin(sqlite3 *db)
 {
-	return (index_exec(db, "BEGIN IMMEDIATE;"));
+	return (index_done(db, index_prepare(db, "BEGIN IMMEDIATE", "")));
 }
 
 int
 index_commit(sqlite3 *db)
 {
-	return (index_exec(db, "COMMIT;"));
+	return (index_done(db, index_prepare(db, "COMMIT", "")));
 }
 
 void
@@ -261,7 +341,7 @@ index_meta_get(sqlite3 *db, const char *key, char *buf, size_t len)
 		return (-1);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		index_text(st, 0, buf, len);
-	sqlite3_finalize(st);
+	index_release(st);
 	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
 }
 
@@ -296,7 +376,7 @@ index_blob_get(sqlite3 *db, const char *id, struct index_blob *b)
 		return (-1);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		index_blob_row(st, b);
-	sqlite3_finalize(st);
+	index_release(st);
 	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
 }
 
@@ -335,7 +415,7 @@ index_blob_file_known(sqlite3 *db, const char *file)
 	    "t", file)) == NULL)
 		return (-1);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	index_release(st);
 	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
 }
 
@@ -356,7 +436,7 @@ index_blob_batch(sqlite3 *db, const char *after, struct index_blob *out,
 		return (-1);
 	while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		index_blob_row(st, &out[n++]);
-	sqlite3_finalize(st);
+	index_release(st);
 	return (n);
 }
 
@@ -371,7 +451,7 @@ index_blob_referenced(sqlite3 *db, const char *id)
 	    "LIMIT 1", "t", id)) == NULL)
 		return (-1);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	index_release(st);
 	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
 }
 
@@ -390,7 +470,7 @@ index_usage(sqlite3 *db, uint64_t *used, uint64_t *files)
 		*used = sqlite3_column_int64(st, 0);
 		*files = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	index_release(st);
 	return (rc == SQLITE_ROW ? 0 : -1);
 }
 
@@ -419,7 +499,7 @@ index_entry_get(sqlite3 *db, const char *name, struct index_entry *e)
 		return (-1);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		index_entry_row(st, e);
-	sqlite3_finalize(st);
+	index_release(st);
 	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
 }
 
@@ -447,7 +527,7 @@ index_entry_walk_where(sqlite3 *db, const char *sql,
 		if (cb(&e, arg) == -1)
 			break;
 	}
-	sqlite3_finalize(st);
+	index_release(st);
 	return (rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1);
 }
 
@@ -486,7 +566,7 @@ index_entry_batch(sqlite3 *db, const char *after, struct index_entry *out,
 		return (-1);
 	while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		index_entry_row(st, &out[n++]);
-	sqlite3_finalize(st);
+	index_release(st);
 	return (rc == SQLITE_ROW || rc == SQLITE_DONE ? n : -1);
 }
 
@@ -632,7 +712,7 @@ index_id_size(sqlite3 *db, const char *id, uint64_t *size)
 		return (-1);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		*size = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	index_release(st);
 	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
 }
 
@@ -656,7 +736,7 @@ index_holder_count(sqlite3 *db, const char *id, const char *self)
 		return (-1);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	index_release(st);
 	return (n);
 }
 
@@ -679,7 +759,7 @@ index_holders(sqlite3 *db, const char *id, const char *self,
 		    hex_decode(node, out[n], PVD_NODEID_LEN) == 0)
 			n++;
 	}
-	sqlite3_finalize(st);
+	index_release(st);
 	return (rc == SQLITE_ROW || rc == SQLITE_DONE ? n : -1);
 }
 
@@ -739,12 +819,12 @@ index_wanted(sqlite3 *db, uint64_t avail, uint64_t (*disk)(uint64_t),
 		rw->size = size;
 		if ((n = index_holders(db, id, self, rw->holders,
 		    REPL_WANT_HOLDERS)) == -1) {
-			sqlite3_finalize(st);
+			index_release(st);
 			return (-1);
 		}
 		rw->nholders = n;
 		w->nwant++;
 	}
-	sqlite3_finalize(st);
+	index_release(st);
 	return (rc == SQLITE_DONE ? 0 : -1);
 }

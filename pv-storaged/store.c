@@ -154,16 +154,44 @@ quota_limit(void)
 	return (env->conf != NULL ? env->conf->g.quota : 0);
 }
 
+/* The stores that wait for their commit. */
+static size_t
+commit_count(void)
+{
+	struct job	*j;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(j, &jobs_committing, entry)
+		n++;
+	return (n);
+}
+
+/* The blobs of the stores that wait for their commit. */
+static uint64_t
+committing_bytes(void)
+{
+	struct job	*j;
+	uint64_t	 n = 0;
+
+	TAILQ_FOREACH(j, &jobs_committing, entry)
+		if (!j->deduplicated)
+			n += j->blob.disk_size;
+	return (n);
+}
+
 static int
 quota_check(uint32_t ctlid, uint32_t tag, uint64_t need)
 {
 	char		a[32], b[32];
-	uint64_t	avail;
+	uint64_t	avail, pending;
 
 	if (quota_available(&avail, NULL) == -1) {
 		ctl_fail(ctlid, tag, "cannot tell the space available");
 		return (-1);
 	}
+	/* what the stores waiting for their commit will take */
+	pending = committing_bytes();
+	avail = avail > pending ? avail - pending : 0;
 	if (need > avail) {
 		fmt_size(need, a, sizeof(a));
 		fmt_size(avail, b, sizeof(b));
@@ -399,7 +427,7 @@ commit_drop(struct job *j, const char *what)
  * fails is answered and dropped, and the others go on.
  */
 static int
-commit_durable(void)
+commit_durable(char *why, size_t whylen)
 {
 	struct job	*j, *t;
 	char		 path[BLOB_PATH_LEN];
@@ -415,7 +443,8 @@ commit_durable(void)
 	if ((batch = n > 1))
 		fd = -1;
 	if (batch ? syncfs_path(".") == -1 : fsync(fd) == -1) {
-		log_warn("%s", batch ? "syncfs" : "fsync");
+		snprintf(why, whylen, "cannot make its content durable: %s",
+		    strerror(errno));
 		return (-1);
 	}
 	TAILQ_FOREACH_SAFE(j, &jobs_committing, entry, t) {
@@ -433,12 +462,14 @@ commit_durable(void)
 		}
 		j->tmpname[0] = '\0';
 		if (!batch && fsync_path(j->dir) == -1) {
-			log_warn("fsync %s", j->dir);
+			snprintf(why, whylen, "cannot sync %s: %s", j->dir,
+			    strerror(errno));
 			return (-1);
 		}
 	}
 	if (batch && syncfs_path(".") == -1) {
-		log_warn("syncfs");
+		snprintf(why, whylen, "cannot make its name durable: %s",
+		    strerror(errno));
 		return (-1);
 	}
 	return (0);
@@ -485,10 +516,14 @@ commit_flush(int fd, short event, void *arg)
 	struct index_entry	 e;
 	struct ctl_file		 f;
 	struct job		*j;
+	char			 why[128];
 	int			 failed = 0;
 
-	if (commit_durable() == -1)
+	strlcpy(why, "cannot record it in the index", sizeof(why));
+	if (commit_durable(why, sizeof(why)) == -1) {
+		log_warnx("commit of %zu stores: %s", commit_count(), why);
 		failed = 1;
+	}
 	if (!failed && index_begin(env->db) == 0) {
 		TAILQ_FOREACH(j, &jobs_committing, entry)
 			if (commit_one(j, &e) == -1)
@@ -507,8 +542,8 @@ commit_flush(int fd, short event, void *arg)
 		TAILQ_INSERT_TAIL(&jobs_active, j, entry);
 		if (failed) {
 			/* the blobs are orphans now: the scrub removes them */
-			ctl_fail(j->ctlid, j->tag, "cannot record %s in the "
-			    "index", j->name);
+			ctl_fail(j->ctlid, j->tag, "cannot store %s: %s",
+			    j->name, why);
 			job_end(j);
 			continue;
 		}

@@ -87,6 +87,12 @@ struct tree {
 	uint64_t	 failed;
 };
 
+/* pvctl get FILE: how far the output file went to disk */
+struct writeback {
+	uint64_t	started;	/* writeback started up to */
+	uint64_t	dropped;	/* out of the page cache up to */
+};
+
 /* get: the temporary file, removed on any exit before the rename. */
 static char			 tmp_path[PATH_MAX];
 static volatile sig_atomic_t	 tmp_live;
@@ -111,7 +117,7 @@ static void	 tmp_remove(void);
 static void	 tmp_signal(int);
 static void	 write_all(int, const char *, size_t, const char *);
 static void	 fsync_dir(const char *);
-static void	 writeback_start(int, uint64_t *, uint64_t);
+static void	 writeback_start(int, struct writeback *, uint64_t);
 
 /* A file to store, or standard input for "-"; -1 after a warning. */
 static int
@@ -696,19 +702,31 @@ tree_window(void)
 
 /*
  * Start writing out what the get wrote so far, every WRITEBACK_STEP
- * bytes, without waiting for it: the disk works while the rest arrives,
- * and the fsync(2) at the end has little left to do.  The kernel would
- * otherwise keep up to its dirty limit, often gigabytes, for that fsync.
+ * bytes, without waiting for it; and let the step before that go from
+ * the page cache once it is written.  The disk works while the rest
+ * arrives, the fsync(2) at the end has little left to do, and a large
+ * get holds a few steps of the cache rather than the whole file.  Only
+ * hints: the fsync at the end is what makes the file durable.
  */
 static void
-writeback_start(int fd, uint64_t *flushed, uint64_t done)
+writeback_start(int fd, struct writeback *wb, uint64_t done)
 {
-	if (done - *flushed < WRITEBACK_STEP)
+	uint64_t	upto;
+
+	if (done < wb->started + WRITEBACK_STEP)
 		return;
-	/* only a hint: the fsync at the end is what makes it durable */
-	(void)sync_file_range(fd, (off_t)*flushed, (off_t)(done - *flushed),
-	    SYNC_FILE_RANGE_WRITE);
-	*flushed = done;
+	(void)sync_file_range(fd, (off_t)wb->started,
+	    (off_t)(done - wb->started), SYNC_FILE_RANGE_WRITE);
+	upto = wb->started;
+	wb->started = done;
+	if (upto <= wb->dropped)
+		return;
+	(void)sync_file_range(fd, (off_t)wb->dropped,
+	    (off_t)(upto - wb->dropped), SYNC_FILE_RANGE_WAIT_BEFORE |
+	    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+	(void)posix_fadvise(fd, (off_t)wb->dropped,
+	    (off_t)(upto - wb->dropped), POSIX_FADV_DONTNEED);
+	wb->dropped = upto;
 }
 
 /*
@@ -729,7 +747,8 @@ get_file(const struct parse_result *res)
 	struct ctl_file	 file;
 	struct pollfd	 pfd[2];
 	const char	*path = NULL, *what = "stdout";
-	uint64_t	 got = 0, flushed = 0;
+	struct writeback wb = { 0, 0 };
+	uint64_t	 got = 0;
 	uint32_t	 type;
 	ssize_t		 n;
 	int		 p[2], outfd = STDOUT_FILENO, have_file = 0;
@@ -788,7 +807,7 @@ get_file(const struct parse_result *res)
 					    "than its size");
 				write_all(outfd, buf, n, what);
 				if (path != NULL)
-					writeback_start(outfd, &flushed, got);
+					writeback_start(outfd, &wb, got);
 				progress_update(got);
 			}
 		}
