@@ -264,6 +264,69 @@ START_TEST(test_walk)
 }
 END_TEST
 
+/* In a walk's callback: the same walk again, and a lookup of the name. */
+static int
+walk_nested(const struct index_entry *e, void *arg)
+{
+	struct index_entry	 got;
+	char			 inner[256] = "";
+	int			*n = arg;
+
+	ck_assert_int_eq(index_entry_walk(db, walk_collect, inner), 0);
+	ck_assert_str_eq(inner, "a,b,");
+	ck_assert_int_eq(index_entry_get(db, e->name, &got), 1);
+	ck_assert_str_eq(got.name, e->name);
+	(*n)++;
+	return (0);
+}
+
+/*
+ * The index keeps its statements prepared: one stopped part way, one
+ * in use by a walk whose callback runs it again, and one of another
+ * database all give what a fresh statement would.
+ */
+START_TEST(test_statement_reuse)
+{
+	struct index_entry	 e;
+	struct index_blob	 b;
+	sqlite3			*db2;
+	char			 out[256] = "", path[sizeof(dir) + 8];
+	int			 i, n = 0;
+
+	mkentry(&e, "b", ID_ONES, 1, 1);
+	ck_assert_int_eq(index_entry_put(db, &e), 0);
+	mkentry(&e, "a", ID_TWOS, 1, 2);
+	ck_assert_int_eq(index_entry_put(db, &e), 0);
+
+	ck_assert_int_eq(index_entry_walk(db, walk_stop, &n), 0);
+	ck_assert_int_eq(index_entry_walk(db, walk_collect, out), 0);
+	ck_assert_str_eq(out, "a,b,");
+	n = 0;
+	ck_assert_int_eq(index_entry_walk(db, walk_nested, &n), 0);
+	ck_assert_int_eq(n, 2);
+
+	/* a second index, used and closed between uses of the first */
+	snprintf(path, sizeof(path), "%s/pv2.db", dir);
+	ck_assert_int_eq(index_open(&db2, path), 0);
+	ck_assert_int_eq(index_entry_get(db2, "a", &e), 0);
+	mkblob(&b, 'c', 3);
+	ck_assert_int_eq(index_blob_add(db2, &b), 0);
+	index_close(db2);
+	ck_assert_int_eq(index_entry_get(db, "a", &e), 1);
+	ck_assert_int_eq(index_blob_get(db, b.id, &b), 0);
+
+	/* many runs of one statement, with and without a transaction */
+	for (i = 0; i < 1000; i++) {
+		ck_assert_int_eq(index_begin(db), 0);
+		mkentry(&e, "a", ID_TWOS, i, 10 + i);
+		ck_assert_int_eq(index_entry_put(db, &e), 0);
+		ck_assert_int_eq(index_commit(db), 0);
+	}
+	ck_assert_int_eq(index_entry_get(db, "a", &e), 1);
+	ck_assert_uint_eq(e.size, 999);
+}
+END_TEST
+
 START_TEST(test_batches)
 {
 	struct index_blob	b, batch[4];
@@ -344,6 +407,7 @@ index_suite(void)
 	tcase_add_test(tc, test_blobs);
 	tcase_add_test(tc, test_entries_and_tombstones);
 	tcase_add_test(tc, test_walk);
+	tcase_add_test(tc, test_statement_reuse);
 	tcase_add_test(tc, test_batches);
 	tcase_add_test(tc, test_rollback);
 	tcase_add_test(tc, test_hostile_names);
