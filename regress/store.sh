@@ -255,6 +255,26 @@ for victim in storage pvd; do
 done
 
 # ---------------------------------------------------------------------
+# memory stays constant in the size of a file
+# ---------------------------------------------------------------------
+pv_snap
+spid=$(pv_get storage pid)
+pvctl store "$D/huge" huge >/dev/null
+t_is "a 512 MiB store succeeds" 0 $?
+pvctl get huge >/dev/null
+t_is "a 512 MiB get succeeds" 0 $?
+hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$spid/status")
+# the sanitizers' shadow memory and allocator add a constant of their own
+limit=16
+grep -q 'define PV_ASAN 1' "$top_builddir/config.h" 2>/dev/null && limit=48
+t_check "pv-storaged's peak RSS stays under $limit MiB (${hwm} kB)" \
+    test "${hwm:-999999}" -lt $((limit * 1024))
+t_is "the 512 MiB file comes back intact" \
+    "$(sha256sum <"$D/huge" | cut -d' ' -f1)" \
+    "$(pvctl get huge | sha256sum | cut -d' ' -f1)"
+rm -f "$D/huge"
+
+# ---------------------------------------------------------------------
 # kill -9 of the whole daemon during a store -r of many small files: the
 # stores are committed in batches, and every file pvctl reported stored
 # must be there, whole, after the restart
@@ -298,26 +318,6 @@ t_is "kill -9 during store -r: the scrub finds nothing damaged" 0 \
 t_is "kill -9 during store -r: pv.db passes integrity_check" ok \
     "$(sqlite3 "file:$PV_DATA/pv.db?mode=ro" 'PRAGMA integrity_check' 2>&1)"
 rm -rf "$D/many"
-
-# ---------------------------------------------------------------------
-# memory stays constant in the size of a file
-# ---------------------------------------------------------------------
-pv_snap
-spid=$(pv_get storage pid)
-pvctl store "$D/huge" huge >/dev/null
-t_is "a 512 MiB store succeeds" 0 $?
-pvctl get huge >/dev/null
-t_is "a 512 MiB get succeeds" 0 $?
-hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$spid/status")
-# the sanitizers' shadow memory and allocator add a constant of their own
-limit=16
-grep -q 'define PV_ASAN 1' "$top_builddir/config.h" 2>/dev/null && limit=48
-t_check "pv-storaged's peak RSS stays under $limit MiB (${hwm} kB)" \
-    test "${hwm:-999999}" -lt $((limit * 1024))
-t_is "the 512 MiB file comes back intact" \
-    "$(sha256sum <"$D/huge" | cut -d' ' -f1)" \
-    "$(pvctl get huge | sha256sum | cut -d' ' -f1)"
-rm -f "$D/huge"
 
 # ---------------------------------------------------------------------
 # a missing node marker
