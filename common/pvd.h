@@ -476,4 +476,15 @@ int	 name_valid(const char *, const char **);
 int	 fsync_path(const char *);
 int	 syncfs_path(const char *);
 
+/*
+ * A large file written in one go goes to disk as it grows, and out of the
+ * page cache behind it, WRITEBACK_STEP bytes at a time: writeback_step().
+ */
+#define WRITEBACK_STEP		(8 * 1024 * 1024)
+struct writeback {
+	uint64_t	started;	/* writeback started up to */
+	uint64_t	dropped;	/* out of the page cache up to */
+};
+void	 writeback_step(int, struct writeback *, uint64_t);
+
 #endif /* PVD_H */

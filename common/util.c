@@ -353,3 +353,33 @@ syncfs_path(const char *path)
 	close(fd);
 	return (rc);
 }
+
+/*
+ * The first done bytes of the file fd are written: every WRITEBACK_STEP
+ * bytes, start writing them out without waiting, and let the step before,
+ * whose writeback started a step ago, go from the page cache once it is
+ * on disk.  The disk works while the rest arrives, the fsync(2) at the end
+ * has little left to do, and a large file holds a few steps of memory
+ * rather than all its pages.  Only hints: the fsync at the end is what
+ * makes the file durable.
+ */
+void
+writeback_step(int fd, struct writeback *wb, uint64_t done)
+{
+	uint64_t	upto;
+
+	if (done < wb->started + WRITEBACK_STEP)
+		return;
+	(void)sync_file_range(fd, (off_t)wb->started,
+	    (off_t)(done - wb->started), SYNC_FILE_RANGE_WRITE);
+	upto = wb->started;
+	wb->started = done;
+	if (upto <= wb->dropped)
+		return;
+	(void)sync_file_range(fd, (off_t)wb->dropped,
+	    (off_t)(upto - wb->dropped), SYNC_FILE_RANGE_WAIT_BEFORE |
+	    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+	(void)posix_fadvise(fd, (off_t)wb->dropped,
+	    (off_t)(upto - wb->dropped), POSIX_FADV_DONTNEED);
+	wb->dropped = upto;
+}

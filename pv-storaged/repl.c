@@ -75,12 +75,10 @@ struct recv_check {
 	int			 fd;		/* read only */
 	int			 started;	/* br holds the header */
 	int			 failed;
-	uint64_t		 written;	/* writeback started to */
-	uint64_t		 dropped;	/* out of the cache up to */
+	struct writeback	 wb;		/* of what verified */
 	struct blob_reader	 br;
 };
 #define RECV_CHECK_MAX		16
-#define RECV_WRITEBACK_STEP	(8 * 1024 * 1024)
 
 /* The entries of some buckets, going to one peer. */
 struct bucket_send {
@@ -698,8 +696,6 @@ recv_check_start(const uint8_t *id, const char *path)
  * Check what arrived of the blob, up to length bytes of its file.
  * Returns the verified length, -1 once it failed (the reason in err).
  */
-static void	recv_check_writeback(struct recv_check *, uint64_t);
-
 static int64_t
 recv_check_advance(struct recv_check *c, uint64_t length, char *err,
     size_t errlen)
@@ -725,39 +721,11 @@ recv_check_advance(struct recv_check *c, uint64_t length, char *err,
 			strlcpy(err, blob_reader_error(&c->br), errlen);
 		c->failed = 1;
 	} else
-		recv_check_writeback(c, v);
+		/* what verified goes to disk during the transfer */
+		writeback_step(c->fd, &c->wb, v);
 	return (v);
 }
 
-/*
- * What is verified is written as it arrives rather than all by the
- * fsync(2) at the end: writeback of each verified step starts at once,
- * and a step whose writeback started a step ago is waited for and let
- * go from the page cache.  The disk works during the transfer, the
- * commit finds little left to write, and a large transfer holds a few
- * steps of the cache rather than the whole blob.  Only hints: the
- * fsync(2) before the rename is what makes the blob durable.
- */
-static void
-recv_check_writeback(struct recv_check *c, uint64_t verified)
-{
-	uint64_t	upto;
-
-	if (verified < c->written + RECV_WRITEBACK_STEP)
-		return;
-	(void)sync_file_range(c->fd, (off_t)c->written,
-	    (off_t)(verified - c->written), SYNC_FILE_RANGE_WRITE);
-	upto = c->written;
-	c->written = verified;
-	if (upto <= c->dropped)
-		return;
-	(void)sync_file_range(c->fd, (off_t)c->dropped,
-	    (off_t)(upto - c->dropped), SYNC_FILE_RANGE_WAIT_BEFORE |
-	    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-	(void)posix_fadvise(c->fd, (off_t)c->dropped,
-	    (off_t)(upto - c->dropped), POSIX_FADV_DONTNEED);
-	c->dropped = upto;
-}
 
 static void
 repl_recv_progress(const struct repl_done *d)

@@ -44,7 +44,6 @@
 #include "pvctl.h"
 
 #define COPY_BUF_SIZE		(64 * 1024)
-#define WRITEBACK_STEP		(8 * 1024 * 1024)
 #define TREE_WINDOW		32	/* store -r requests in flight */
 #define EOF_GRACE_MS		10000	/* get: END seen, pipe still open */
 
@@ -87,12 +86,6 @@ struct tree {
 	uint64_t	 failed;
 };
 
-/* pvctl get FILE: how far the output file went to disk */
-struct writeback {
-	uint64_t	started;	/* writeback started up to */
-	uint64_t	dropped;	/* out of the page cache up to */
-};
-
 /* get: the temporary file, removed on any exit before the rename. */
 static char			 tmp_path[PATH_MAX];
 static volatile sig_atomic_t	 tmp_live;
@@ -117,7 +110,6 @@ static void	 tmp_remove(void);
 static void	 tmp_signal(int);
 static void	 write_all(int, const char *, size_t, const char *);
 static void	 fsync_dir(const char *);
-static void	 writeback_start(int, struct writeback *, uint64_t);
 
 /* A file to store, or standard input for "-"; -1 after a warning. */
 static int
@@ -700,34 +692,6 @@ tree_window(void)
 	return (room < TREE_WINDOW ? (int)room : TREE_WINDOW);
 }
 
-/*
- * Start writing out what the get wrote so far, every WRITEBACK_STEP
- * bytes, without waiting for it; and let the step before that go from
- * the page cache once it is written.  The disk works while the rest
- * arrives, the fsync(2) at the end has little left to do, and a large
- * get holds a few steps of the cache rather than the whole file.  Only
- * hints: the fsync at the end is what makes the file durable.
- */
-static void
-writeback_start(int fd, struct writeback *wb, uint64_t done)
-{
-	uint64_t	upto;
-
-	if (done < wb->started + WRITEBACK_STEP)
-		return;
-	(void)sync_file_range(fd, (off_t)wb->started,
-	    (off_t)(done - wb->started), SYNC_FILE_RANGE_WRITE);
-	upto = wb->started;
-	wb->started = done;
-	if (upto <= wb->dropped)
-		return;
-	(void)sync_file_range(fd, (off_t)wb->dropped,
-	    (off_t)(upto - wb->dropped), SYNC_FILE_RANGE_WAIT_BEFORE |
-	    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-	(void)posix_fadvise(fd, (off_t)wb->dropped,
-	    (off_t)(upto - wb->dropped), POSIX_FADV_DONTNEED);
-	wb->dropped = upto;
-}
 
 /*
  * get NAME [FILE].  pv-storaged writes the content into a pipe whose
@@ -807,7 +771,7 @@ get_file(const struct parse_result *res)
 					    "than its size");
 				write_all(outfd, buf, n, what);
 				if (path != NULL)
-					writeback_start(outfd, &wb, got);
+					writeback_step(outfd, &wb, got);
 				progress_update(got);
 			}
 		}

@@ -21,10 +21,12 @@
  * file names are valid.
  */
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 
@@ -130,6 +132,48 @@ START_TEST(test_names_invalid)
 }
 END_TEST
 
+/*
+ * writeback_step() starts the writeback of each WRITEBACK_STEP written,
+ * lets the step before go from the cache, and never changes a byte.
+ */
+START_TEST(test_writeback_steps)
+{
+	struct writeback	 wb = { 0, 0 };
+	static uint8_t		 buf[1024 * 1024], back[1024 * 1024];
+	char			 path[] = "/var/tmp/check_util.XXXXXX";
+	uint64_t		 done = 0;
+	size_t			 i;
+	int			 fd;
+
+	ck_assert_int_ne(fd = mkstemp(path), -1);
+	unlink(path);
+	for (i = 0; i < 20; i++) {
+		memset(buf, 'a' + (int)i, sizeof(buf));
+		ck_assert_int_eq(write(fd, buf, sizeof(buf)),
+		    (ssize_t)sizeof(buf));
+		done += sizeof(buf);
+		writeback_step(fd, &wb, done);
+		/* the writeback runs a step behind what was written */
+		ck_assert_uint_le(wb.started, done);
+		ck_assert_uint_lt(done - wb.started, WRITEBACK_STEP);
+		ck_assert_uint_eq(wb.started % sizeof(buf), 0);
+		/* and what leaves the cache a step behind that */
+		ck_assert_uint_le(wb.dropped, wb.started);
+		if (wb.started >= 2 * WRITEBACK_STEP)
+			ck_assert_uint_gt(wb.dropped, 0);
+	}
+	ck_assert_uint_eq(wb.started, 16 * sizeof(buf));
+	ck_assert_uint_eq(wb.dropped, 8 * sizeof(buf));
+	for (i = 0; i < 20; i++) {
+		memset(buf, 'a' + (int)i, sizeof(buf));
+		ck_assert_int_eq(pread(fd, back, sizeof(back),
+		    (off_t)(i * sizeof(back))), (ssize_t)sizeof(back));
+		ck_assert(memcmp(buf, back, sizeof(buf)) == 0);
+	}
+	close(fd);
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -143,6 +187,9 @@ util_suite(void)
 	tc = tcase_create("names");
 	tcase_add_test(tc, test_names_valid);
 	tcase_add_test(tc, test_names_invalid);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("files");
+	tcase_add_test(tc, test_writeback_steps);
 	suite_add_tcase(s, tc);
 	return (s);
 }
