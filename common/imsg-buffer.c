@@ -49,9 +49,6 @@
  */
 #define IBUF_FD_STATIC	(-2)
 
-/* recvmsg calls per msgbuf_read() */
-#define MSGBUF_READS		16
-
 struct msgbuf {
 	TAILQ_HEAD(, ibuf)	 bufs;		/* waiting to be written */
 	TAILQ_HEAD(, ibuf)	 rbufs;		/* complete messages read */
@@ -1125,19 +1122,19 @@ msgbuf_recv_one(int fd, struct msgbuf *msgbuf, int flags)
 /*
  * A stream socket returns the bytes of one descriptor-carrying sendmsg
  * per recvmsg at most, so one recvmsg would take one request per turn of
- * the event loop.  Read on until the socket is empty, MSGBUF_READS times
- * at most, so that a burst of requests is seen, and can be handled, as
- * one.  Returns 1 when it read something or the socket was empty, 0 at
- * end of file with nothing read, -1 on error.
+ * the event loop.  Read on until the socket is empty, reads times at
+ * most, so that a burst of requests is seen, and can be handled, as one.
+ * Returns 1 when it read something or the socket was empty, 0 at end of
+ * file with nothing read, -1 on error.
  */
 int
-msgbuf_read(int fd, struct msgbuf *msgbuf)
+msgbuf_read(int fd, struct msgbuf *msgbuf, int reads)
 {
 	int	i, rc;
 
 	if (!msgbuf_reader_ok(msgbuf))
 		return (-1);
-	for (i = 0; i < MSGBUF_READS; i++) {
+	for (i = 0; i < reads; i++) {
 		/* the first read blocks if the socket does; no other */
 		if ((rc = msgbuf_recv_one(fd, msgbuf,
 		    i == 0 ? 0 : MSG_DONTWAIT)) == 2)

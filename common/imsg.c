@@ -57,6 +57,7 @@ imsgbuf_init(struct imsgbuf *imsgbuf, int fd)
 	imsgbuf->maxsize = MAX_IMSGSIZE;
 	imsgbuf->fd = fd;
 	imsgbuf->flags = 0;
+	imsgbuf->reads = IMSGBUF_READS;
 	return (0);
 }
 
@@ -64,6 +65,17 @@ void
 imsgbuf_allow_fdpass(struct imsgbuf *imsgbuf)
 {
 	imsgbuf->flags |= IMSG_ALLOW_FDPASS;
+}
+
+/*
+ * How many descriptor-carrying messages one imsgbuf_read() may take (one
+ * recvmsg each): IMSGBUF_READS by default, 1 for a channel whose other
+ * end should not place more descriptors in this process at once.
+ */
+void
+imsgbuf_set_reads(struct imsgbuf *imsgbuf, int reads)
+{
+	imsgbuf->reads = reads < 1 ? 1 : reads;
 }
 
 /* max is the largest payload; the header comes on top. */
@@ -87,7 +99,8 @@ imsgbuf_read(struct imsgbuf *imsgbuf)
 		return (-1);
 	}
 	if (imsgbuf->flags & IMSG_ALLOW_FDPASS)
-		return (msgbuf_read(imsgbuf->fd, imsgbuf->w));
+		return (msgbuf_read(imsgbuf->fd, imsgbuf->w,
+		    imsgbuf->reads));
 	return (ibuf_read(imsgbuf->fd, imsgbuf->w));
 }
 

@@ -65,7 +65,11 @@ struct imsgbuf {
 	uint32_t		 maxsize;	/* with the header */
 	int			 fd;
 	int			 flags;
+	int			 reads;		/* recvmsg per read, fd passing */
 };
+
+/* descriptor-carrying messages one imsgbuf_read() takes at most */
+#define IMSGBUF_READS		16
 
 struct imsg_hdr {
 	uint32_t		 type;
@@ -140,12 +144,13 @@ uint32_t	 msgbuf_queuelen(struct msgbuf *);
 int		 ibuf_write(int, struct msgbuf *);
 int		 msgbuf_write(int, struct msgbuf *);
 int		 ibuf_read(int, struct msgbuf *);
-int		 msgbuf_read(int, struct msgbuf *);
+int		 msgbuf_read(int, struct msgbuf *, int);
 struct ibuf	*msgbuf_get(struct msgbuf *);
 
 /* imsg.c */
 int		 imsgbuf_init(struct imsgbuf *, int);
 void		 imsgbuf_allow_fdpass(struct imsgbuf *);
+void		 imsgbuf_set_reads(struct imsgbuf *, int);
 int		 imsgbuf_set_maxsize(struct imsgbuf *, uint32_t);
 int		 imsgbuf_read(struct imsgbuf *);
 int		 imsgbuf_write(struct imsgbuf *);

@@ -274,6 +274,8 @@ control_accept(int lfd, short event, void *arg)
 		free(c);
 		return;
 	}
+	/* a client's descriptors come in one per read, as it is served */
+	imsgbuf_set_reads(&c->iev.ibuf, 1);
 	c->id = control.next_id++;
 	if (control.next_id == 0)
 		control.next_id = 1;

@@ -1067,6 +1067,37 @@ START_TEST(test_fd_burst_one_read)
 }
 END_TEST
 
+/* A channel limited to one read takes one descriptor per imsgbuf_read(). */
+START_TEST(test_fd_burst_limited)
+{
+	struct chan	 c;
+	struct imsg	 imsg;
+	int		 p[3][2], fd, i, n;
+
+	chan_open(&c, 1, 1);
+	imsgbuf_set_reads(&c.b, 1);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(pipe(p[i]), 0);
+		ck_assert_int_eq(imsg_compose(&c.a, 20 + i, 0, 0, p[i][0],
+		    NULL, 0), 1);
+	}
+	ck_assert_int_eq(imsgbuf_flush(&c.a), 0);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(imsgbuf_read(&c.b), 1);
+		for (n = 0; imsgbuf_get(&c.b, &imsg) == 1; n++) {
+			ck_assert_uint_eq(imsg_get_type(&imsg),
+			    20 + (uint32_t)i);
+			ck_assert_int_ge(fd = imsg_get_fd(&imsg), 0);
+			close(fd);
+			imsg_free(&imsg);
+		}
+		ck_assert_int_eq(n, 1);
+		close(p[i][1]);
+	}
+	chan_close(&c);
+}
+END_TEST
+
 /* Data, then the end: the data is handled first, the end on the next read. */
 START_TEST(test_fd_burst_then_eof)
 {
@@ -2159,6 +2190,7 @@ imsg_suite(void)
 	tcase_add_test(tc, test_fd_twice);
 	tcase_add_test(tc, test_fd_mixed);
 	tcase_add_test(tc, test_fd_burst_one_read);
+	tcase_add_test(tc, test_fd_burst_limited);
 	tcase_add_test(tc, test_fd_burst_then_eof);
 	tcase_add_test(tc, test_fd_not_allowed_on_reader);
 	tcase_add_test(tc, test_fd_missing);
