@@ -429,6 +429,7 @@ struct child_opts {
 	const char	*jail;		/* NULL: no chroot */
 	const char	*workdir;	/* chdir here when not jailed */
 };
+void	 child_malloc_tune(void);
 void	 child_parse_args(enum pv_proc, int, char *[], struct child_opts *);
 void	 child_check_parent(enum pv_proc);
 void	 child_drop_privileges(const struct child_opts *);

@@ -86,6 +86,7 @@ main(int argc, char *argv[])
 	struct child_opts	 opts;
 
 	child_parse_args(PROC_DISCOVER, argc, argv, &opts);
+	child_malloc_tune();
 	child_check_parent(PROC_DISCOVER);
 	log_init(1, LOG_DAEMON);
 	log_procinit("discover");

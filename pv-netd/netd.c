@@ -48,6 +48,7 @@ main(int argc, char *argv[])
 	struct child_opts	 opts;
 
 	child_parse_args(PROC_NET, argc, argv, &opts);
+	child_malloc_tune();
 	child_check_parent(PROC_NET);
 	log_init(1, LOG_DAEMON);
 	log_procinit("net");

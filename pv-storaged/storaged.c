@@ -156,6 +156,7 @@ main(int argc, char *argv[])
 
 	env->dirfd = -1;
 	child_parse_args(PROC_STORAGE, argc, argv, &opts);
+	child_malloc_tune();
 	child_check_parent(PROC_STORAGE);
 	log_init(1, LOG_DAEMON);
 	log_procinit("storage");
