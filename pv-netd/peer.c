@@ -118,7 +118,6 @@ static unsigned int		 peer_ntargets;
 static time_t			 peer_inbound_logged;
 static int			 peer_stopping;
 static int			 peer_events_ready;
-static uint8_t	 peer_txbuf[WIRE_HDR_LEN + 4 + WIRE_DATA_MAX];
 
 static void	peer_close(struct peer *, int, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
@@ -969,6 +968,8 @@ peer_pump(struct peer *p)
 {
 	struct peer_priv	*priv = PRIV(p);
 	struct evbuffer		*out;
+	struct evbuffer_iovec	 v;
+	uint8_t			*frame;
 	size_t			 n;
 	ssize_t			 r;
 
@@ -984,7 +985,14 @@ peer_pump(struct peer *p)
 		n = WIRE_DATA_MAX;
 		if (p->tx_end - p->tx_off < n)
 			n = p->tx_end - p->tx_off;
-		r = pread(p->tx_fd, peer_txbuf + WIRE_HDR_LEN + 4, n,
+		/* the frame is read in place, at the end of the output */
+		if (evbuffer_reserve_space(out, WIRE_HDR_LEN + 4 + n, &v,
+		    1) != 1 || v.iov_len < WIRE_HDR_LEN + 4 + n) {
+			peer_doom(p, "out of memory");
+			break;
+		}
+		frame = v.iov_base;
+		r = pread(p->tx_fd, frame + WIRE_HDR_LEN + 4, n,
 		    (off_t)p->tx_off);
 		if (r == -1 && errno == EINTR)
 			continue;
@@ -1000,10 +1008,10 @@ peer_pump(struct peer *p)
 			peer_stream_end(p, -1);
 			break;
 		}
-		wire_hdr_build(peer_txbuf, WIRE_DATA, 4 + r);
-		(void)wire_enc_u32(peer_txbuf + WIRE_HDR_LEN, 4, p->tx_tag);
-		if (bufferevent_write(p->bev, peer_txbuf,
-		    WIRE_HDR_LEN + 4 + r) == -1) {
+		wire_hdr_build(frame, WIRE_DATA, 4 + r);
+		(void)wire_enc_u32(frame + WIRE_HDR_LEN, 4, p->tx_tag);
+		v.iov_len = WIRE_HDR_LEN + 4 + r;
+		if (evbuffer_commit_space(out, &v, 1) == -1) {
 			peer_doom(p, "out of memory");
 			break;
 		}
