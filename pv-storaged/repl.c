@@ -581,7 +581,7 @@ repl_recv_commit(int fd, const char *tmppath, const uint8_t *id,
 	b.disk_size = disk_size;
 	b.state = BLOB_OK;
 	blob_file_path(b.file, path);
-	if (fsync(fd) == -1 || blob_dirs(b.file, dir, sizeof(dir), 1, NULL) == -1 ||
+	if (fsync(fd) == -1 || blob_dirs(b.file, dir, sizeof(dir), 1) == -1 ||
 	    rename(tmppath, path) == -1 || fsync_path(dir) == -1) {
 		snprintf(err, errlen, "cannot store it: %s", strerror(errno));
 		close(fd);

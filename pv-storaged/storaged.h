@@ -119,7 +119,7 @@ void		 storaged_to_net(uint32_t, uint32_t, uint32_t, int,
 void		 ctl_fail(uint32_t, uint32_t, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
 int64_t		 hlc_observe(int64_t);
-int		 blob_dirs(const char *, char *, size_t, int, int *);
+int		 blob_dirs(const char *, char *, size_t, int);
 void		 store_start(uint32_t, uint32_t, const struct ctl_store *, int);
 void		 get_start(uint32_t, uint32_t, const char *, int);
 void		 get_run(uint32_t, uint32_t, const char *, int, int);

@@ -19,9 +19,9 @@
  * once through the blob writer into tmp/, in constant memory; then the
  * blob is made durable, renamed into blobs/, the rename made durable, and
  * only then is the name committed to the index.  Stores that finish in
- * the same turn of the event loop do this together (commit_flush()).  A get streams a blob through
- * the blob reader, which releases only verified bytes, into the client's
- * descriptor.  Both are jobs driven by the event loop, a bounded number
+ * the same turn of the event loop do this together (commit_flush()).
+ * A get streams a blob through the blob reader, which releases only
+ * verified bytes, into the client's descriptor.  Both are jobs driven by the event loop, a bounded number
  * at a time, so that one slow client never stalls the others.
  */
 
@@ -331,27 +331,22 @@ store_open_tmp(struct job *j)
  * fsynced; without, the caller makes it durable (by syncfs(2)).
  */
 int
-blob_dirs(const char *file, char *dir, size_t len, int sync, int *created)
+blob_dirs(const char *file, char *dir, size_t len, int sync)
 {
 	char	top[16];
-	int	n = 0;
 
 	snprintf(top, sizeof(top), "blobs/%.2s", file);
 	snprintf(dir, len, "blobs/%.2s/%.2s", file, file + 2);
 	if (mkdir(top, 0700) == 0) {
-		n++;
 		if (sync && fsync_path("blobs") == -1)
 			return (-1);
 	} else if (errno != EEXIST)
 		return (-1);
 	if (mkdir(dir, 0700) == 0) {
-		n++;
 		if (sync && fsync_path(top) == -1)
 			return (-1);
 	} else if (errno != EEXIST)
 		return (-1);
-	if (created != NULL)
-		*created = n;
 	return (0);
 }
 
@@ -433,6 +428,7 @@ commit_durable(char *why, size_t whylen)
 	char		 path[BLOB_PATH_LEN];
 	int		 n = 0, fd = -1, batch;
 
+	/* fd: the blob of a batch of one */
 	TAILQ_FOREACH(j, &jobs_committing, entry)
 		if (!j->deduplicated) {
 			n++;
@@ -440,8 +436,7 @@ commit_durable(char *why, size_t whylen)
 		}
 	if (n == 0)
 		return (0);
-	if ((batch = n > 1))
-		fd = -1;
+	batch = n > 1;
 	if (batch ? syncfs_path(".") == -1 : fsync(fd) == -1) {
 		snprintf(why, whylen, "cannot make its content durable: %s",
 		    strerror(errno));
@@ -451,8 +446,8 @@ commit_durable(char *why, size_t whylen)
 		if (j->deduplicated)
 			continue;
 		blob_file_path(j->blob.file, path);
-		if (blob_dirs(j->blob.file, j->dir, sizeof(j->dir), !batch,
-		    NULL) == -1) {
+		if (blob_dirs(j->blob.file, j->dir, sizeof(j->dir),
+		    !batch) == -1) {
 			commit_drop(j, "cannot make its directory");
 			continue;
 		}
