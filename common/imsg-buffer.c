@@ -1056,6 +1056,7 @@ ibuf_read(int fd, struct msgbuf *msgbuf)
 	return (msgbuf_frame(msgbuf, n, -1));
 }
 
+/* One recvmsg: 1 read, 0 end of file, 2 nothing to read now, -1 error. */
 static int
 msgbuf_recv_one(int fd, struct msgbuf *msgbuf, int flags)
 {
