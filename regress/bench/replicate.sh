@@ -6,6 +6,7 @@
 #    MiB/s, against a reference measured in the same run on the same bytes:
 #      C = cp FILE COPY && sync COPY           (write it durably once)
 #    target: both replicas within 4 x C
+#  - the CPU time each net and storage process spends on the replication
 #  - the peak RSS (VmHWM) of every process of every node (target < 16 MiB)
 # BENCH_SIZE_MB changes the size.  It prints figures and never fails on
 # them: timing targets are not tests.
@@ -49,8 +50,27 @@ t0=$(now); cp "$D/file" "$D/copy" && sync "$D/copy"; t1=$(now)
 copy=$(secs "$t0" "$t1")
 rm -f "$D/copy"
 
+# the CPU time (user + system) each storage and net process spends on
+# the replication: on two cores shared by three nodes, it is what the
+# time is made of
+hz=$(getconf CLK_TCK)
+declare -A cpid cpu0
+for i in 1 2 3; do
+	pvn_use $i
+	pv_snap
+	for p in storage net; do
+		cpid[$i$p]=$(pv_get "$p" pid)
+	done
+done
+ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
 pvn_use 1
 t0=$(now); pvctl store "$D/file" big >/dev/null || exit 1; t1=$(now)
+for k in "${!cpid[@]}"; do
+	cpu0[$k]=$(ticks "${cpid[$k]}")
+done
 store=$(secs "$t0" "$t1")
 # poll the logs, which costs next to nothing, rather than pvctl and jq,
 # which would take CPU from the nodes being measured
@@ -62,6 +82,14 @@ both() {
 }
 t_wait 3600 both || { echo "bench: the replicas did not complete" >&2; exit 1; }
 t2=$(now)
+cpu=
+total=0
+for k in 1net 2net 2storage 3net 3storage; do
+	d=$(( $(ticks "${cpid[$k]}") - ${cpu0[$k]} ))
+	total=$((total + d))
+	cpu="$cpu, node ${k:0:1} ${k:1} $(printf %.2f \
+	    "$(echo "$d / $hz" | bc -l)")"
+done
 for i in 2 3; do
 	pvn_has $i big "$id" ||
 	    { echo "bench: node $i does not hold the file" >&2; exit 1; }
@@ -74,6 +102,9 @@ printf '%-36s %8.2f s  %7.1f MiB/s  %5.2f x C  (target <= 4)\n' \
     "replicas on nodes 2 and 3" "$repl" \
     "$(echo "scale=1; $size_mb / $repl" | bc -l)" \
     "$(echo "scale=2; $repl / $copy" | bc -l)"
+
+printf '%-36s %8.2f s  (%s)\n' "CPU time of the replication" \
+    "$(echo "scale=2; $total / $hz" | bc -l)" "${cpu#, }"
 
 for i in 1 2 3; do
 	pvn_use $i
