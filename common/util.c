@@ -325,33 +325,34 @@ name_valid(const char *name, const char **why)
 	return (0);
 }
 
-/* fsync a directory, so that the names created in it are durable. */
-int
-fsync_path(const char *dir)
+static int
+dir_sync(const char *dir, int (*fn)(int))
 {
 	int	fd, rc;
 
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return (-1);
-	rc = fsync(fd);
+	rc = fn(fd);
 	close(fd);
 	return (rc);
 }
 
+/* fsync a directory, so that the names created in it are durable. */
+int
+fsync_path(const char *dir)
+{
+	return (dir_sync(dir, fsync));
+}
+
 /*
- * Commit everything written on the filesystem that holds path: contents,
- * names and directories, with one journal commit and one cache flush.
+ * Commit everything written on the filesystem that holds the directory
+ * dir: contents, names and directories, with one journal commit and one
+ * cache flush.
  */
 int
-syncfs_path(const char *path)
+syncfs_path(const char *dir)
 {
-	int	fd, rc;
-
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return (-1);
-	rc = syncfs(fd);
-	close(fd);
-	return (rc);
+	return (dir_sync(dir, syncfs));
 }
 
 /*
