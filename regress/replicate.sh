@@ -9,7 +9,8 @@
 # completed from another peer; a node with the wrong key is refused;
 # garbage, a truncated frame and an oversized length drop only their
 # connection; a flipped byte is repaired by the scrub; a node over quota
-# recovers when space frees; openssl s_client with the derived PSK.
+# recovers when space frees; openssl s_client with the derived PSK; a
+# stalled peer holds up no transfer to the others.
 #
 set -u
 umask 022
@@ -41,8 +42,9 @@ t_until() {
 	fi
 }
 
-pvn_init 5
-# nodes 1-3: a full mesh; 4 and 5 are used later (chain, wrong key)
+pvn_init 6
+# nodes 1-3: a full mesh; 4, 5 and 6 are used later (chain, wrong key,
+# stalled peer)
 pvn_conf 1 2 3
 pvn_conf 2 1 3
 pvn_conf 3 1 2
@@ -297,5 +299,41 @@ t_is "node 4 returns the 512 MiB file intact" "$idh" \
     "$(pvctl get huge.bin | sha256sum | cut -d' ' -f1)"
 t_is "nothing is left in node 4's tmp/" "" \
     "$(find "$PV_DATA/tmp" -type f)"
+
+# ---------------------------------------------------------------------
+# a stalled peer holds up no one else
+# ---------------------------------------------------------------------
+# node 6 knows only node 3 and fetches the 512 MiB file from it; then
+# node 6's pv-netd is stopped, so node 3's stream to it fills its socket
+# and its output buffer.  Node 3 goes on serving node 4 and pvctl, marks
+# node 6 stale and drops it; node 6, running again, completes the file.
+pvn_conf 6 3
+pvn_start 6
+recv6() {
+	find "$T_TMP/n6/data/tmp" -name 'recv-*' -size +32M 2>/dev/null |
+	    grep -q .
+}
+t_until "node 6 receives from node 3" 120 recv6
+pvn_use 6
+pv_snap
+net6=$(pv_get net pid)
+id6=$(pvctl -j status | jq -r .node_id)
+kill -STOP "$net6"
+pvn_use 3
+timedout=$(grep -c "timed out" "$PV_LOG")
+head -c 100000 /dev/urandom >"$D/during"
+t_check "node 3 takes a store while node 6 is stalled" \
+    eval 'pvctl store "$D/during" during.bin >/dev/null'
+t_until "and node 4 receives it" 20 \
+    pvn_has 4 during.bin "$(sha "$D/during")"
+pvn_use 3
+t_is "while node 3 still has the stalled peer" "$timedout" \
+    "$(grep -c "timed out" "$PV_LOG")"
+t_until "node 3 drops the stalled peer after twice the peer timeout" 30 \
+    eval '[ "$(grep -c "timed out" "$PV_LOG")" -gt "$timedout" ]'
+t_check "having marked it stale first" log_has "(${id6:0:8}) is stale"
+kill -CONT "$net6"
+t_until "node 6, running again, completes the file" 180 \
+    pvn_has 6 huge.bin "$idh"
 
 t_done
