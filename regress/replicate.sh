@@ -219,11 +219,24 @@ pvn_use 5
 (umask 077 && head -c 32 /dev/urandom | od -An -tx1 -v | tr -d ' \n' \
     >"$PV_DIR/other.key")
 sed -i "s|^key .*|key \"$PV_DIR/other.key\"|" "$PV_CONF"
+pvn_use 1
+inbound=$(grep -c "handshake from .* failed: wrong network key?" "$PV_LOG")
 pvn_start 5
 t_until "node 5 logs the failed handshake" 15 \
-    log_has "wrong network key?"
+    log_has "handshake with 127.0.0.1:${PVN_PORT[1]} failed: wrong network key?"
+# back-off from 1 s, doubling, +-25%: attempts at about 0, 1, 3 and 7 s
+sleep 8
+n=$(grep -c "handshake with .* failed: wrong network key?" "$PV_LOG")
+t_check "node 5 redials with back-off, not in a loop ($n attempts in 8 s)" \
+    eval '[ "$n" -ge 2 ] && [ "$n" -le 6 ]'
 t_is "node 5 has no peers" 0 "$(pvctl -j status | jq -r .peers)"
 t_is "node 5 received no file" 0 "$(pvctl -j list | jq length)"
+pvn_use 1
+n=$(( $(grep -c "handshake from .* failed: wrong network key?" "$PV_LOG") -
+    inbound ))
+t_check "node 1 logs the refused node at most once per 10 s (n=$n)" \
+    eval '[ "$n" -ge 1 ] && [ "$n" -le 2 ]'
+t_check "node 1 still has its peers" pvn_peers_are 1 2
 pvn_stop 5
 
 # ---------------------------------------------------------------------
