@@ -91,6 +91,7 @@ struct job {
 	uint64_t		 done;		/* bytes moved */
 	uint64_t		 checked;	/* store: quota checked at */
 	int			 deduplicated;
+	uint64_t		 replaced;	/* store: a damaged row's size */
 	struct index_blob	 blob;		/* store: what it made */
 	int64_t			 hlc;		/* store: its entry's */
 	char			 oldid[PVD_ID_HEXLEN];	/* store: replaced */

@@ -501,6 +501,8 @@ commit_one(struct job *j, struct index_entry *e)
 			j->deduplicated = 1;
 		else if (index_blob_add(env->db, &j->blob) == -1)
 			return (-1);
+		else if (have)
+			j->replaced = old.disk_size;
 	}
 	return (index_entry_put(env->db, e));
 }
@@ -542,8 +544,12 @@ commit_flush(int fd, short event, void *arg)
 			job_end(j);
 			continue;
 		}
-		if (!j->deduplicated)
+		if (!j->deduplicated) {
+			/* the damaged row it replaced was counted already */
+			env->used = env->used > j->replaced ?
+			    env->used - j->replaced : 0;
 			env->used += j->blob.disk_size;
+		}
 		memset(&e, 0, sizeof(e));
 		strlcpy(e.name, j->name, sizeof(e.name));
 		strlcpy(e.id, j->blob.id, sizeof(e.id));

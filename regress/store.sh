@@ -214,6 +214,24 @@ out=$(pvctl -j scrub)
 t_check "scrub removes a file the index does not know" \
     test ! -e "$PV_DATA/blobs/00/00/0000orphan"
 
+# the damaged content stored again replaces the quarantined blob, whose
+# space is counted once: the store below fits only then
+used=$(pvctl -j quota | jq -r .used)
+pvctl store "$D/victim" victim-again >/dev/null
+t_is "the damaged content can be stored again" 0 $?
+t_is "and comes back intact" "$(sha256sum <"$D/victim")" \
+    "$(pvctl get victim-again | sha256sum)"
+head -c 100000 /dev/urandom >"$D/after"
+pvctl quota set $((used + 150000)) >/dev/null
+out=$(pvctl store "$D/after" after 2>&1)
+rc=$?
+t_is "the replaced blob is not counted twice against the quota" 0 "$rc"
+[ "$rc" = 0 ] || echo "# $out"
+n=$(pvctl -j quota | jq -r .used)
+t_check "the recount agrees ($used then $n bytes)" \
+    test "$n" -gt "$((used + 100000))" -a "$n" -lt "$((used + 150000))"
+pvctl quota set none >/dev/null
+
 # ---------------------------------------------------------------------
 # kill -9 during a 512 MiB store
 # ---------------------------------------------------------------------
