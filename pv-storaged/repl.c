@@ -726,7 +726,6 @@ recv_check_advance(struct recv_check *c, uint64_t length, char *err,
 	return (v);
 }
 
-
 static void
 repl_recv_progress(const struct repl_done *d)
 {

@@ -21,8 +21,9 @@
  * only then is the name committed to the index.  Stores that finish in
  * the same turn of the event loop do this together (commit_flush()).
  * A get streams a blob through the blob reader, which releases only
- * verified bytes, into the client's descriptor.  Both are jobs driven by the event loop, a bounded number
- * at a time, so that one slow client never stalls the others.
+ * verified bytes, into the client's descriptor.  Both are jobs driven by
+ * the event loop, a bounded number at a time, so that one slow client
+ * never stalls the others.
  */
 
 #include <sys/types.h>

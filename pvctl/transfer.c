@@ -692,7 +692,6 @@ tree_window(void)
 	return (room < TREE_WINDOW ? (int)room : TREE_WINDOW);
 }
 
-
 /*
  * get NAME [FILE].  pv-storaged writes the content into a pipe whose
  * other end pvctl drains into FILE or standard output, and answers
