@@ -476,6 +476,8 @@ int32_t	 utf8_decode(const unsigned char *, const unsigned char *,
 int	 name_valid(const char *, const char **);
 int	 fsync_path(const char *);
 int	 syncfs_path(const char *);
+#define FS_NAME_MAX		32
+int	 fs_local(int, char *, size_t);
 
 /*
  * A large file written in one go goes to disk as it grows, and out of the

@@ -17,10 +17,11 @@
 /*
  * Small helpers shared by every program: sizes and durations as the
  * configuration and pvctl write them, endpoints as text, and the rule
- * for file names.
+ * for file names, and the filesystems pv-storaged reads and writes files on.
  */
 
 #include <sys/types.h>
+#include <sys/vfs.h>
 
 #include <fcntl.h>
 #include <stdint.h>
@@ -383,4 +384,83 @@ writeback_step(int fd, struct writeback *wb, uint64_t done)
 	(void)posix_fadvise(fd, (off_t)wb->dropped,
 	    (off_t)(upto - wb->dropped), POSIX_FADV_DONTNEED);
 	wb->dropped = upto;
+}
+
+/*
+ * Filesystems whose reads and writes the kernel serves from a local
+ * device or from memory: a read or write of a regular file there ends in
+ * bounded time.  On any other filesystem it may not: FUSE is served by a
+ * process that may be the client's own and may never answer, a network
+ * filesystem waits for its server, and a stacked one (overlayfs) may sit
+ * on either.  pv-storaged, one process that serves everyone, takes a
+ * client's regular file only from a filesystem named here; pvctl pipes
+ * the others itself.  The numbers are statfs(2)'s f_type.
+ */
+static const struct {
+	unsigned long	 type;
+	const char	*name;
+} fs_types[] = {
+	{ 0x0000ef53, "ext4" },		/* ext2, ext3 too */
+	{ 0x58465342, "xfs" },
+	{ 0x9123683e, "btrfs" },
+	{ 0xf2f52010, "f2fs" },
+	{ 0x2fc12fc1, "zfs" },
+	{ 0xca451a4e, "bcachefs" },
+	{ 0x3153464a, "jfs" },
+	{ 0x52654973, "reiserfs" },
+	{ 0x00003434, "nilfs2" },
+	{ 0x00004d44, "vfat" },
+	{ 0x2011bab0, "exfat" },
+	{ 0x7366746e, "ntfs3" },
+	{ 0x0000482b, "hfsplus" },
+	{ 0x00009660, "iso9660" },
+	{ 0x15013346, "udf" },
+	{ 0x73717368, "squashfs" },
+	{ 0xe0f5e1e2, "erofs" },
+	{ 0x01021994, "tmpfs" },
+	{ 0x858458f6, "ramfs" },
+};
+
+/* Names for the others, for the error that refuses them. */
+static const struct {
+	unsigned long	 type;
+	const char	*name;
+} fs_other[] = {
+	{ 0x65735546, "fuse" },
+	{ 0x00006969, "nfs" },
+	{ 0xff534d42, "cifs" },
+	{ 0xfe534d42, "smb2" },
+	{ 0x01021997, "9p" },
+	{ 0x00c36400, "ceph" },
+	{ 0x794c7630, "overlay" },
+	{ 0x00009fa0, "proc" },
+	{ 0x62656572, "sysfs" },
+};
+
+/*
+ * Whether the regular file fd is on a filesystem of fs_types: 1 or 0,
+ * with its name (or its number in hex) in name; -1 when fstatfs fails.
+ */
+int
+fs_local(int fd, char *name, size_t len)
+{
+	struct statfs	sf;
+	unsigned long	type;
+	size_t		i;
+
+	if (fstatfs(fd, &sf) == -1)
+		return (-1);
+	type = (unsigned long)sf.f_type & 0xffffffffUL;
+	for (i = 0; i < sizeof(fs_types) / sizeof(fs_types[0]); i++)
+		if (fs_types[i].type == type) {
+			(void)strlcpy(name, fs_types[i].name, len);
+			return (1);
+		}
+	for (i = 0; i < sizeof(fs_other) / sizeof(fs_other[0]); i++)
+		if (fs_other[i].type == type) {
+			(void)strlcpy(name, fs_other[i].name, len);
+			return (0);
+		}
+	(void)snprintf(name, len, "type 0x%lx", type);
+	return (0);
 }

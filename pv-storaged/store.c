@@ -252,8 +252,13 @@ job_wait(struct job *j, short what)
 	}
 }
 
+/*
+ * Check the client's descriptor: a pipe, made non-blocking, or a regular
+ * file on a filesystem that answers in bounded time (fs_local()), open
+ * the right way.  -2 for a regular file elsewhere, its filesystem in fs.
+ */
 static int
-fd_prepare(struct job *j, int want_write)
+fd_prepare(struct job *j, int want_write, char *fs, size_t fslen)
 {
 	struct stat	sb;
 	int		fl, mode;
@@ -263,9 +268,17 @@ fd_prepare(struct job *j, int want_write)
 	mode = fl & O_ACCMODE;
 	if (want_write ? mode == O_RDONLY : mode == O_WRONLY)
 		return (-1);
-	if (S_ISREG(sb.st_mode))
+	if (S_ISREG(sb.st_mode)) {
+		switch (fs_local(j->fd, fs, fslen)) {
+		case 1:
+			break;
+		case 0:
+			return (-2);
+		default:
+			return (-1);
+		}
 		j->regular = 1;
-	else if (S_ISFIFO(sb.st_mode)) {
+	} else if (S_ISFIFO(sb.st_mode)) {
 		if (fcntl(j->fd, F_SETFL, fl | O_NONBLOCK) == -1)
 			return (-1);
 	} else
@@ -602,7 +615,25 @@ store_turn(struct job *j)
 			return;
 		}
 		if (n == 0) {
+			if (!j->regular && j->size_known &&
+			    j->done != j->expect) {
+				/* the pipe's writer stopped short */
+				ctl_fail(j->ctlid, j->tag, "the input of %s "
+				    "ended after %llu of its %llu bytes",
+				    j->name, (unsigned long long)j->done,
+				    (unsigned long long)j->expect);
+				job_end(j);
+				return;
+			}
 			store_finish(j);
+			return;
+		}
+		if (!j->regular && j->size_known &&
+		    (uint64_t)n > j->expect - j->done) {
+			ctl_fail(j->ctlid, j->tag, "the input of %s is longer "
+			    "than the %llu bytes announced", j->name,
+			    (unsigned long long)j->expect);
+			job_end(j);
 			return;
 		}
 		if (blob_writer_update(&j->bw, j->buf, n) == -1) {
@@ -792,10 +823,20 @@ job_io(int fd, short event, void *arg)
 static void
 job_run(struct job *j)
 {
-	if (fd_prepare(j, j->type == JOB_GET) == -1) {
+	char	fs[FS_NAME_MAX];
+
+	switch (fd_prepare(j, j->type == JOB_GET, fs, sizeof(fs))) {
+	case -1:
 		ctl_fail(j->ctlid, j->tag,
 		    "refusing the descriptor for %s: not a "
 		    "regular file or a pipe open the right way", j->name);
+		job_end(j);
+		return;
+	case -2:
+		ctl_fail(j->ctlid, j->tag,
+		    "refusing the descriptor for %s: a file on %s, which "
+		    "may not answer in time; pass a pipe instead", j->name,
+		    fs);
 		job_end(j);
 		return;
 	}

@@ -25,6 +25,7 @@
 #include <sys/types.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <err.h>
 #include <errno.h>
@@ -93,6 +94,8 @@ static volatile sig_atomic_t	 tmp_live;
 static int	 open_input(const char *);
 static void	 store_wait(struct imsgbuf *, const char *, int, int, int,
 		    off_t, struct ctl_file *);
+static int	 pump_start(int, const char *, struct ctl_store *, pid_t *);
+static __dead void pump_copy(int, int, const char *, uint64_t);
 static int	 proxy_fill(int, char *, size_t *);
 static int	 proxy_drain(int, char *, size_t *);
 static void	 tree_send(struct imsgbuf *, struct tree *);
@@ -130,7 +133,9 @@ open_input(const char *path)
  * store FILE [NAME].  A regular file goes to pv-storaged as it is, with
  * its size so that the quota is checked before a byte is written; a
  * pipe goes as it is, size unknown; anything else (a terminal, a
- * socket, a device) is copied by pvctl into a pipe of its own.
+ * socket, a device) is copied by pvctl into a pipe of its own, and so
+ * is a regular file on a filesystem pv-storaged does not read from
+ * (fs_local()), with its size.
  */
 int
 store_file(const struct parse_result *res)
@@ -141,6 +146,8 @@ store_file(const struct parse_result *res)
 	struct stat		 st;
 	const char		*path = res->argv[0];
 	off_t			 start = 0;
+	char			 fs[FS_NAME_MAX];
+	pid_t			 pump = -1;
 	int			 fd, copy = -1, input = -1, wfd = -1, p[2];
 
 	memset(&req, 0, sizeof(req));
@@ -174,10 +181,14 @@ store_file(const struct parse_result *res)
 			start = st.st_size;
 		req.size = st.st_size - start;
 		req.size_known = 1;
-		/* Shares the offset: how far pv-storaged has read. */
+		/* Shares the offset: how far the file has been read. */
 		if ((copy = fcntl(fd, F_DUPFD_CLOEXEC, 3)) == -1)
 			err(1, "dup");
-	} else if (!S_ISFIFO(st.st_mode)) {
+	}
+	if (S_ISREG(st.st_mode) && fs_local(fd, fs, sizeof(fs)) != 1) {
+		if ((fd = pump_start(fd, path, &req, &pump)) == -1)
+			return (1);
+	} else if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
 		if (pipe2(p, O_CLOEXEC) == -1)
 			err(1, "pipe");
 		if (fcntl(p[1], F_SETFL, O_NONBLOCK) == -1)
@@ -199,6 +210,8 @@ store_file(const struct parse_result *res)
 	ctl_close(&ibuf);
 	if (copy != -1)
 		close(copy);
+	if (pump != -1)
+		(void)waitpid(pump, NULL, 0);
 
 	out->stored(&file);
 	return (0);
@@ -296,6 +309,95 @@ store_wait(struct imsgbuf *ibuf, const char *name, int input, int wfd,
 	}
 }
 
+/*
+ * A regular file on a filesystem pv-storaged does not read from
+ * (fs_local()): a child of pvctl copies its next req->size bytes into a
+ * pipe, whose read end is returned and fd closed.  The store announces
+ * the size, so pv-storaged refuses a pipe that ends short, as it does
+ * when the file cannot be read or shrinks, or that goes on.  A file of
+ * size 0 may be a file of /proc or /sys, whose size says nothing: it is
+ * copied to its end, size unknown.  A read that never returns holds up
+ * the child and this pvctl, not pvd.
+ */
+static int
+pump_start(int fd, const char *path, struct ctl_store *req, pid_t *pid)
+{
+	uint64_t size = req->size;
+	int	 p[2];
+
+	if (size == 0) {
+		req->size_known = 0;
+		size = UINT64_MAX;
+	}
+
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		warn("pipe");
+		close(fd);
+		return (-1);
+	}
+	switch ((*pid = fork())) {
+	case -1:
+		warn("fork");
+		close(p[0]);
+		close(p[1]);
+		close(fd);
+		return (-1);
+	case 0:
+		close(p[0]);
+		pump_copy(fd, p[1], path, size);
+		/* NOTREACHED */
+	}
+	close(p[1]);
+	close(fd);
+	return (p[0]);
+}
+
+/* The child of pump_start(): holds nothing but the file and the pipe. */
+static __dead void
+pump_copy(int fd, int wfd, const char *path, uint64_t size)
+{
+	static char	 buf[COPY_BUF_SIZE];
+	ssize_t		 n, w;
+	size_t		 off, want;
+	int		 rdup, wdup;
+
+	if ((rdup = fcntl(fd, F_DUPFD, 5)) == -1 ||
+	    (wdup = fcntl(wfd, F_DUPFD, 5)) == -1 ||
+	    dup2(rdup, 3) == -1 || dup2(wdup, 4) == -1) {
+		warn("%s", path);
+		_exit(1);
+	}
+	closefrom(5);
+	while (size > 0) {
+		want = size < sizeof(buf) ? size : sizeof(buf);
+		if ((n = read(3, buf, want)) == -1) {
+			if (errno == EINTR)
+				continue;
+			warn("%s", path);
+			_exit(1);
+		}
+		if (n == 0 && size == UINT64_MAX)
+			_exit(0);
+		if (n == 0) {
+			/* pv-storaged refuses what came: it is short */
+			warnx("%s: shrank while it was stored", path);
+			_exit(1);
+		}
+		for (off = 0; off < (size_t)n; off += w) {
+			if ((w = write(4, buf + off, n - off)) == -1) {
+				if (errno == EINTR) {
+					w = 0;
+					continue;
+				}
+				_exit(1);	/* pvd stopped reading: it says why */
+			}
+		}
+		if (size != UINT64_MAX)
+			size -= n;
+	}
+	_exit(0);
+}
+
 /* Read input into the buffer; returns 0 at its end. */
 static int
 proxy_fill(int input, char *buf, size_t *buffered)
@@ -381,8 +483,13 @@ store_tree(const struct parse_result *res)
 			tree_answer(&tree, &imsg);
 			imsg_free(&imsg);
 		}
+		/* pump_start()'s children that are done */
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
 	}
 	ctl_close(&ibuf);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
 
 	out->tree_end(tree.files, tree.bytes);
 	ret = 0;
@@ -648,12 +755,16 @@ tree_free(struct tree *tree)
 /*
  * Open one file found by the walk.  It may have changed since: a file
  * that is no longer regular is skipped.  O_NONBLOCK keeps a FIFO put
- * there meanwhile from blocking the open.
+ * there meanwhile from blocking the open.  Returns what goes to pvd:
+ * the file, or the pipe of pump_start() for a file pv-storaged does not
+ * read from.
  */
 static int
 tree_open(const struct tree_entry *e, struct ctl_store *req)
 {
 	struct stat	 st;
+	char		 fs[FS_NAME_MAX];
+	pid_t		 pid;
 	int		 fd;
 
 	if ((fd = open(e->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
@@ -674,6 +785,8 @@ tree_open(const struct tree_entry *e, struct ctl_store *req)
 		errx(1, "name too long");
 	req->size = st.st_size;
 	req->size_known = 1;
+	if (fs_local(fd, fs, sizeof(fs)) != 1)
+		return (pump_start(fd, e->path, req, &pid));
 	return (fd);
 }
 

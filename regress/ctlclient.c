@@ -25,6 +25,11 @@
  *					payload; the replies, then "closed"
  *					or "open"
  *	ctlclient socket hold SECONDS	connect and keep still
+ *	ctlclient socket store PATH NAME [SIZE]
+ *					IMSG_CTL_STORE with the descriptor
+ *					of PATH ("-": standard input) as it
+ *					is, SIZE announced if given; the
+ *					replies
  *
  * One line per reply: "version-mismatch N", "fail: msg", "result N:
  * msg", "node ID", "addr HOST:PORT", "proc NAME PID", "end", "type N";
@@ -39,6 +44,8 @@
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -75,7 +82,8 @@ __dead static void
 usage(void)
 {
 	fprintf(stderr, "usage: ctlclient socket version N | garbage | "
-	    "badsize | hold seconds | notify seconds | flood N\n");
+	    "badsize | hold seconds | notify seconds | flood N |\n"
+	    "    store path name [size]\n");
 	exit(1);
 }
 
@@ -235,12 +243,13 @@ int
 main(int argc, char *argv[])
 {
 	struct imsgbuf	 ibuf;
+	struct ctl_store req;
 	unsigned char	 garbage[64];
 	const char	*errstr;
 	uint32_t	 version;
 	unsigned int	 secs;
 	enum wait_end	 end;
-	int		 fd;
+	int		 fd, file;
 	char		 one = 1;
 
 	if (argc < 3)
@@ -301,6 +310,36 @@ main(int argc, char *argv[])
 		alarm(3);
 		imsgbuf_flush(&ibuf);
 		printf("flooded\n");
+		imsgbuf_clear(&ibuf);
+	} else if (strcmp(argv[2], "store") == 0 &&
+	    (argc == 5 || argc == 6)) {
+		memset(&req, 0, sizeof(req));
+		if (strlcpy(req.name, argv[4], sizeof(req.name)) >=
+		    sizeof(req.name))
+			errx(1, "name too long");
+		if (argc == 6) {
+			req.size = strtonum(argv[5], 0, LLONG_MAX, &errstr);
+			if (errstr != NULL)
+				errx(1, "size %s: %s", argv[5], errstr);
+			req.size_known = 1;
+		}
+		if (strcmp(argv[3], "-") == 0)
+			file = dup(STDIN_FILENO);
+		else
+			file = open(argv[3], O_RDONLY);
+		if (file == -1)
+			err(1, "%s", argv[3]);
+		fd = client_connect(argv[1]);
+		if (imsgbuf_init(&ibuf, fd) == -1)
+			err(1, "imsgbuf_init");
+		imsgbuf_allow_fdpass(&ibuf);
+		if (imsg_compose(&ibuf, IMSG_CTL_STORE, PVD_CTL_VERSION, 0,
+		    file, &req, sizeof(req)) == -1)
+			err(1, "imsg_compose");
+		if (imsgbuf_flush(&ibuf) == -1)
+			err(1, "write");
+		if (read_replies(&ibuf, 1) == WAIT_TIMEOUT)
+			printf("timeout\n");
 		imsgbuf_clear(&ibuf);
 	} else if (strcmp(argv[2], "notify") == 0 && argc == 4) {
 		secs = strtonum(argv[3], 1, 3600, &errstr);

@@ -292,6 +292,22 @@ pv_setup() {
 	pv_write_conf
 }
 
+# pv_single: the start of a script on one node.  As root, the daemon
+# user must exist (the script ends failed when it cannot be created);
+# then a temporary directory in D, and the node set up in D/n1 and
+# started, which is the script's first check.
+pv_single() {
+	if is_root && ! t_ensure_user; then
+		t_notok "create the user $PV_USER"
+		t_done
+	fi
+	t_tmpdir
+	D=$T_TMP
+	pv_setup "$D/n1"
+	pv_start
+	t_check "pvd starts" pv_ready
+}
+
 pv_write_conf() {
 	cat >"$PV_CONF" <<EOF
 # written by regress/lib.sh

@@ -11,16 +11,7 @@ umask 022
 t_require
 command -v tmux >/dev/null 2>&1 ||
     t_skip_all "needs tmux (apt-get install tmux) to drive a terminal"
-if is_root && ! t_ensure_user; then
-	t_notok "create the user $PV_USER"
-	t_done
-fi
-
-t_tmpdir
-D=$T_TMP
-pv_setup "$D/n1"
-pv_start
-t_check "pvd starts" pv_ready
+pv_single
 echo "hello" >"$D/hello.txt"
 pvctl store "$D/hello.txt" >/dev/null
 

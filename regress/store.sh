@@ -18,18 +18,9 @@ umask 022
 export PVCTL_TIMEOUT=300
 
 t_require
-if is_root && ! t_ensure_user; then
-	t_notok "create the user $PV_USER"
-	t_done
-fi
 command -v sqlite3 >/dev/null 2>&1 ||
     t_skip_all "needs sqlite3 (apt-get install sqlite3) to check pv.db"
-
-t_tmpdir
-D=$T_TMP
-pv_setup "$D/n1"
-pv_start
-t_check "pvd starts" pv_ready
+pv_single
 
 blobs() {
 	find "$PV_DATA/blobs" -type f | wc -l

@@ -21,6 +21,8 @@
  * file names are valid.
  */
 
+#include <sys/vfs.h>
+
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -174,6 +176,46 @@ START_TEST(test_writeback_steps)
 }
 END_TEST
 
+/*
+ * fs_local() takes the filesystems that answer in bounded time and names
+ * the others: /proc, a pipe (pipefs, by its number), a tmpfs.
+ */
+START_TEST(test_fs_local)
+{
+	struct statfs	sf;
+	char		name[FS_NAME_MAX];
+	int		fd, p[2];
+
+	ck_assert_int_ne(fd = open("/proc/self/status", O_RDONLY), -1);
+	ck_assert_int_eq(fs_local(fd, name, sizeof(name)), 0);
+	ck_assert_str_eq(name, "proc");
+	close(fd);
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(fs_local(p[0], name, sizeof(name)), 0);
+	ck_assert_str_eq(name, "type 0x50495045");
+	close(p[0]);
+	close(p[1]);
+
+	/* a name cut short stays terminated */
+	ck_assert_int_ne(fd = open("/proc/self/status", O_RDONLY), -1);
+	ck_assert_int_eq(fs_local(fd, name, 3), 0);
+	ck_assert_str_eq(name, "pr");
+	close(fd);
+
+	ck_assert_int_eq(fs_local(-1, name, sizeof(name)), -1);
+
+	/* /dev/shm is a tmpfs on most systems; where it is, it counts */
+	if ((fd = open("/dev/shm", O_RDONLY | O_DIRECTORY)) != -1) {
+		if (fstatfs(fd, &sf) == 0 && sf.f_type == 0x01021994) {
+			ck_assert_int_eq(fs_local(fd, name, sizeof(name)), 1);
+			ck_assert_str_eq(name, "tmpfs");
+		}
+		close(fd);
+	}
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -190,6 +232,7 @@ util_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("files");
 	tcase_add_test(tc, test_writeback_steps);
+	tcase_add_test(tc, test_fs_local);
 	suite_add_tcase(s, tc);
 	return (s);
 }
