@@ -478,6 +478,7 @@ int	 fsync_path(const char *);
 int	 syncfs_path(const char *);
 #define FS_NAME_MAX		32
 int	 fs_local(int, char *, size_t);
+int	 fs_sizeless(const char *);
 
 /*
  * A large file written in one go goes to disk as it grows, and out of the

@@ -421,20 +421,34 @@ static const struct {
 	{ 0x858458f6, "ramfs" },
 };
 
-/* Names for the others, for the error that refuses them. */
+/*
+ * Names for the others, for the error that refuses them.  The files of
+ * the kernel's own (proc, sysfs and the like) have a size that says
+ * nothing of their content, 0 or 4096: fs_sizeless() tells.
+ */
 static const struct {
 	unsigned long	 type;
 	const char	*name;
+	int		 sizeless;
 } fs_other[] = {
-	{ 0x65735546, "fuse" },
-	{ 0x00006969, "nfs" },
-	{ 0xff534d42, "cifs" },
-	{ 0xfe534d42, "smb2" },
-	{ 0x01021997, "9p" },
-	{ 0x00c36400, "ceph" },
-	{ 0x794c7630, "overlay" },
-	{ 0x00009fa0, "proc" },
-	{ 0x62656572, "sysfs" },
+	{ 0x65735546, "fuse", 0 },
+	{ 0x00006969, "nfs", 0 },
+	{ 0xff534d42, "cifs", 0 },
+	{ 0xfe534d42, "smb2", 0 },
+	{ 0x01021997, "9p", 0 },
+	{ 0x00c36400, "ceph", 0 },
+	{ 0x794c7630, "overlay", 0 },
+	{ 0x00009fa0, "proc", 1 },
+	{ 0x62656572, "sysfs", 1 },
+	{ 0x64626720, "debugfs", 1 },
+	{ 0x74726163, "tracefs", 1 },
+	{ 0x62656570, "configfs", 1 },
+	{ 0x73636673, "securityfs", 1 },
+	{ 0x0027e0eb, "cgroup", 1 },
+	{ 0x63677270, "cgroup2", 1 },
+	{ 0xde5e81e4, "efivarfs", 1 },
+	{ 0xcafe4a11, "bpf", 1 },
+	{ 0x42494e4d, "binfmt_misc", 1 },
 };
 
 /*
@@ -462,5 +476,17 @@ fs_local(int fd, char *name, size_t len)
 			return (0);
 		}
 	(void)snprintf(name, len, "type 0x%lx", type);
+	return (0);
+}
+
+/* Whether name, from fs_local(), is a filesystem whose sizes say nothing. */
+int
+fs_sizeless(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(fs_other) / sizeof(fs_other[0]); i++)
+		if (strcmp(fs_other[i].name, name) == 0)
+			return (fs_other[i].sizeless);
 	return (0);
 }

@@ -89,6 +89,7 @@ struct job {
 	int			 size_known;
 	uint64_t		 expect;	/* store: size announced */
 	uint64_t		 done;		/* bytes moved */
+	time_t			 moved;		/* monotonic: when last */
 	uint64_t		 checked;	/* store: quota checked at */
 	int			 deduplicated;
 	uint64_t		 replaced;	/* store: a damaged row's size */

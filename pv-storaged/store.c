@@ -50,6 +50,8 @@
 #define JOB_MAX_ACTIVE		8	/* jobs moving bytes at once */
 #define JOB_MAX_QUEUED		256	/* jobs waiting for their turn */
 #define JOB_READS_PER_TURN	4	/* buffers per callback */
+#define JOB_IDLE_SECS		30	/* a still pipe gives way after */
+#define JOB_IDLE_CHECK		5	/* looked for this often, seconds */
 
 static TAILQ_HEAD(, job)	jobs_active =
     TAILQ_HEAD_INITIALIZER(jobs_active);
@@ -58,10 +60,13 @@ static TAILQ_HEAD(, job)	jobs_queued =
 static TAILQ_HEAD(, job)	jobs_committing =
     TAILQ_HEAD_INITIALIZER(jobs_committing);
 static struct event		commit_ev;
+static struct event		idle_ev;
 static size_t			njobs_active, njobs_queued;
 static int64_t			hlc_last;
 
 static void	job_run(struct job *);
+static void	idle_arm(void);
+static void	idle_check(int, short, void *);
 static void	job_io(int, short, void *);
 static void	job_end(struct job *);
 static void	commit_flush(int, short, void *);
@@ -221,6 +226,15 @@ job_new(enum job_type type, uint32_t ctlid, uint32_t tag, const char *name,
 	return (j);
 }
 
+static time_t
+mono_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec);
+}
+
 /* Queue a job; it runs when fewer than JOB_MAX_ACTIVE are running. */
 static void
 job_enqueue(struct job *j)
@@ -232,7 +246,48 @@ job_enqueue(struct job *j)
 	} else {
 		TAILQ_INSERT_TAIL(&jobs_queued, j, entry);
 		njobs_queued++;
+		idle_arm();
 	}
+}
+
+static void
+idle_arm(void)
+{
+	struct timeval	tv = { JOB_IDLE_CHECK, 0 };
+
+	if (!evtimer_initialized(&idle_ev))
+		evtimer_set(&idle_ev, idle_check, NULL);
+	if (!evtimer_pending(&idle_ev, NULL))
+		evtimer_add(&idle_ev, &tv);
+}
+
+/*
+ * While requests wait for a turn, a job whose client's pipe moved
+ * nothing for JOB_IDLE_SECS gives its turn up: a client stopped, or
+ * reading a file that never answers, must not hold the others.  A file
+ * the store reads itself never waits on its client.
+ */
+static void
+idle_check(int fd, short event, void *arg)
+{
+	struct job	*j, *t;
+	time_t		 now = mono_now();
+
+	TAILQ_FOREACH_SAFE(j, &jobs_active, entry, t) {
+		if (njobs_queued == 0)
+			break;
+		if (j->regular || now - j->moved < JOB_IDLE_SECS)
+			continue;
+		log_warnx("%s %s: its pipe moved nothing in %d s while other "
+		    "requests waited; dropped", j->type == JOB_STORE ?
+		    "store" : "get", j->name, JOB_IDLE_SECS);
+		ctl_fail(j->ctlid, j->tag, "%s %s: nothing moved in %d s "
+		    "while other requests waited", j->type == JOB_STORE ?
+		    "store" : "get", j->name, JOB_IDLE_SECS);
+		job_end(j);
+	}
+	if (njobs_queued > 0)
+		idle_arm();
 }
 
 /* Ask for the next turn: readiness for a pipe, a zero timer for a file. */
@@ -643,6 +698,7 @@ store_turn(struct job *j)
 			return;
 		}
 		j->done += n;
+		j->moved = mono_now();
 	}
 	/* a pipe has no size to check in advance: check as it grows */
 	if (!j->size_known && (j->done >> 20) != (j->checked >> 20)) {
@@ -805,6 +861,7 @@ get_turn(struct job *j)
 		j->bufoff += n;
 		j->buflen -= n;
 		j->done += n;
+		j->moved = mono_now();
 	}
 	job_wait(j, EV_WRITE);
 }
@@ -825,6 +882,7 @@ job_run(struct job *j)
 {
 	char	fs[FS_NAME_MAX];
 
+	j->moved = mono_now();
 	switch (fd_prepare(j, j->type == JOB_GET, fs, sizeof(fs))) {
 	case -1:
 		ctl_fail(j->ctlid, j->tag,

@@ -23,6 +23,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -69,6 +70,7 @@ struct tree_request {
 	size_t		 entry;		/* in tree.v */
 	int		 have_file;
 	struct ctl_file	 file;
+	pid_t		 pump;		/* pump_start()'s child, or -1 */
 };
 
 struct tree {
@@ -94,7 +96,8 @@ static volatile sig_atomic_t	 tmp_live;
 static int	 open_input(const char *);
 static void	 store_wait(struct imsgbuf *, const char *, int, int, int,
 		    off_t, struct ctl_file *);
-static int	 pump_start(int, const char *, struct ctl_store *, pid_t *);
+static int	 pump_start(int, const char *, const char *, struct ctl_store *,
+		    pid_t *);
 static __dead void pump_copy(int, int, const char *, uint64_t);
 static int	 proxy_fill(int, char *, size_t *);
 static int	 proxy_drain(int, char *, size_t *);
@@ -106,7 +109,8 @@ static int	 tree_walk(const char *, const char *, struct tree *);
 static int	 tree_add(struct tree *, const char *, const char *);
 static void	 tree_free(struct tree *);
 static int	 tree_cmp(const FTSENT **, const FTSENT **);
-static int	 tree_open(const struct tree_entry *, struct ctl_store *);
+static int	 tree_open(const struct tree_entry *, struct ctl_store *,
+		    pid_t *);
 static int	 tree_window(void);
 static int	 tmp_create(const char *);
 static void	 tmp_remove(void);
@@ -186,7 +190,13 @@ store_file(const struct parse_result *res)
 			err(1, "dup");
 	}
 	if (S_ISREG(st.st_mode) && fs_local(fd, fs, sizeof(fs)) != 1) {
-		if ((fd = pump_start(fd, path, &req, &pump)) == -1)
+		/*
+		 * The child's read holds the offset they share, and an
+		 * lseek(2) of ours would wait for it: no progress.
+		 */
+		close(copy);
+		copy = -1;
+		if ((fd = pump_start(fd, path, fs, &req, &pump)) == -1)
 			return (1);
 	} else if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
 		if (pipe2(p, O_CLOEXEC) == -1)
@@ -203,7 +213,7 @@ store_file(const struct parse_result *res)
 	ctl_compose(&ibuf, IMSG_CTL_STORE, fd, &req, sizeof(req));
 	ctl_flush(&ibuf);
 
-	if (req.size_known)
+	if (req.size_known && copy != -1)
 		progress_start(req.size);
 	store_wait(&ibuf, req.name, input, wfd, copy, start, &file);
 	progress_end();
@@ -310,22 +320,25 @@ store_wait(struct imsgbuf *ibuf, const char *name, int input, int wfd,
 }
 
 /*
- * A regular file on a filesystem pv-storaged does not read from
- * (fs_local()): a child of pvctl copies its next req->size bytes into a
- * pipe, whose read end is returned and fd closed.  The store announces
- * the size, so pv-storaged refuses a pipe that ends short, as it does
- * when the file cannot be read or shrinks, or that goes on.  A file of
- * size 0 may be a file of /proc or /sys, whose size says nothing: it is
- * copied to its end, size unknown.  A read that never returns holds up
- * the child and this pvctl, not pvd.
+ * A regular file on the filesystem fs, which pv-storaged does not read
+ * from (fs_local()): a child of pvctl copies its next req->size bytes
+ * into a pipe, whose read end is returned and fd closed.  The store
+ * announces the size, so pv-storaged refuses a pipe that ends short, as
+ * it does when the file cannot be read or shrinks, or that goes on, as
+ * when it grew.  The files of proc, sysfs and the like, and files of
+ * size 0, are copied to their end, size unknown: their size says
+ * nothing.  A read that never returns holds up the child and this
+ * pvctl; the child dies with pvctl.
  */
 static int
-pump_start(int fd, const char *path, struct ctl_store *req, pid_t *pid)
+pump_start(int fd, const char *path, const char *fs, struct ctl_store *req,
+    pid_t *pid)
 {
 	uint64_t size = req->size;
+	pid_t	 parent = getpid();
 	int	 p[2];
 
-	if (size == 0) {
+	if (size == 0 || fs_sizeless(fs)) {
 		req->size_known = 0;
 		size = UINT64_MAX;
 	}
@@ -344,6 +357,10 @@ pump_start(int fd, const char *path, struct ctl_store *req, pid_t *pid)
 		return (-1);
 	case 0:
 		close(p[0]);
+		/* not outlive pvctl, nor hold its output open */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+		    getppid() != parent)
+			_exit(1);
 		pump_copy(fd, p[1], path, size);
 		/* NOTREACHED */
 	}
@@ -359,16 +376,23 @@ pump_copy(int fd, int wfd, const char *path, uint64_t size)
 	static char	 buf[COPY_BUF_SIZE];
 	ssize_t		 n, w;
 	size_t		 off, want;
-	int		 rdup, wdup;
+	int		 rdup, wdup, null, more = 0;
 
 	if ((rdup = fcntl(fd, F_DUPFD, 5)) == -1 ||
 	    (wdup = fcntl(wfd, F_DUPFD, 5)) == -1 ||
-	    dup2(rdup, 3) == -1 || dup2(wdup, 4) == -1) {
+	    dup2(rdup, 3) == -1 || dup2(wdup, 4) == -1 ||
+	    (null = open("/dev/null", O_RDWR)) == -1 ||
+	    dup2(null, STDIN_FILENO) == -1 || dup2(null, STDOUT_FILENO) == -1) {
 		warn("%s", path);
 		_exit(1);
 	}
 	closefrom(5);
-	while (size > 0) {
+	while (size > 0 || !more) {
+		if (size == 0) {
+			/* one read more: a file that grew is refused */
+			more = 1;
+			size = 1;
+		}
 		want = size < sizeof(buf) ? size : sizeof(buf);
 		if ((n = read(3, buf, want)) == -1) {
 			if (errno == EINTR)
@@ -376,7 +400,7 @@ pump_copy(int fd, int wfd, const char *path, uint64_t size)
 			warn("%s", path);
 			_exit(1);
 		}
-		if (n == 0 && size == UINT64_MAX)
+		if (n == 0 && (size == UINT64_MAX || more))
 			_exit(0);
 		if (n == 0) {
 			/* pv-storaged refuses what came: it is short */
@@ -509,6 +533,7 @@ tree_send(struct imsgbuf *ibuf, struct tree *tree)
 {
 	struct ctl_store	 req;
 	size_t			 slot;
+	pid_t			 pump = -1;
 	int			 fd;
 
 	for (slot = 0; slot < (size_t)tree->window; slot++) {
@@ -516,7 +541,7 @@ tree_send(struct imsgbuf *ibuf, struct tree *tree)
 			continue;
 		fd = -1;
 		while (fd == -1 && tree->next < tree->n) {
-			fd = tree_open(&tree->v[tree->next], &req);
+			fd = tree_open(&tree->v[tree->next], &req, &pump);
 			if (fd == -1) {
 				tree->failed++;
 				tree->next++;
@@ -529,6 +554,7 @@ tree_send(struct imsgbuf *ibuf, struct tree *tree)
 		tree->req[slot].entry = tree->next++;
 		tree->req[slot].seq = tree->next_seq++;
 		tree->req[slot].tag = TAG_BIT | tree->next_tag;
+		tree->req[slot].pump = pump;
 		ctl_compose_tag(ibuf, IMSG_CTL_STORE, tree->req[slot].tag, fd,
 		    &req, sizeof(req));
 		tree->inflight++;
@@ -611,6 +637,9 @@ tree_answer(struct tree *tree, struct imsg *imsg)
 		    "request failed");
 		fprintf(stderr, "\n");
 		tree->failed++;
+		/* refused: its pump may wait on a read that never returns */
+		if (r->pump != -1)
+			(void)kill(r->pump, SIGKILL);
 		break;
 	default:
 		bad_reply(type, "unexpected");
@@ -760,13 +789,13 @@ tree_free(struct tree *tree)
  * read from.
  */
 static int
-tree_open(const struct tree_entry *e, struct ctl_store *req)
+tree_open(const struct tree_entry *e, struct ctl_store *req, pid_t *pump)
 {
 	struct stat	 st;
 	char		 fs[FS_NAME_MAX];
-	pid_t		 pid;
 	int		 fd;
 
+	*pump = -1;
 	if ((fd = open(e->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK)) == -1) {
 		warn("%s", e->path);
@@ -786,7 +815,7 @@ tree_open(const struct tree_entry *e, struct ctl_store *req)
 	req->size = st.st_size;
 	req->size_known = 1;
 	if (fs_local(fd, fs, sizeof(fs)) != 1)
-		return (pump_start(fd, e->path, req, &pid));
+		return (pump_start(fd, e->path, fs, req, pump));
 	return (fd);
 }
 

@@ -52,9 +52,18 @@ pvctl get rnd/poolsize "$D/poolsize.out" 2>/dev/null
 cat /proc/sys/kernel/random/poolsize >"$D/poolsize"
 t_check "store -r: a file in it stored whole" \
     cmp -s "$D/poolsize" "$D/poolsize.out"
-sleep 0.2
-zombies=$(ps -o stat= --ppid $$ | grep -c '^Z' || true)
-t_is "store -r leaves no child of pvctl behind" 0 "$zombies"
+
+# sysfs says 4096 for a file of a few bytes
+mtu=/sys/class/net/lo/mtu
+if [ -r $mtu ]; then
+	cat $mtu >"$D/mtu"
+	pvctl store $mtu mtu >/dev/null 2>&1 &&
+	    pvctl get mtu "$D/mtu.out" 2>/dev/null
+	t_check "a file in /sys is stored whole, whatever its size says" \
+	    cmp -s "$D/mtu" "$D/mtu.out"
+else
+	t_skip "a file in /sys is stored whole" "no $mtu here"
+fi
 
 # --- a pipe that announces a size
 printf abc | timeout 15 "$CTLCLIENT" "$PV_SOCK" store - short 10 \
@@ -74,6 +83,43 @@ t_is "the refused pipes left no entry" "no no" \
     "$(has_name short && echo yes || echo no) $(has_name long && echo yes || echo no)"
 t_wait 5 eval '[ "$(tmpfiles)" -eq 0 ]'
 t_is "and no temporary file" 0 "$(tmpfiles)"
+
+# --- clients whose pipes stand still hold no turn that others wait for:
+# eight stores from a FIFO that never gets a byte take every turn
+mkfifo "$D/fifo"
+exec 9<>"$D/fifo"
+stalled=()
+for i in 1 2 3 4 5 6 7 8; do
+	# 9>&-: the shell's is the only end to write
+	"$PVCTL" -s "$PV_SOCK" store - "stalled$i" <"$D/fifo" 9>&- \
+	    >"$D/stalled$i.out" 2>&1 &
+	stalled+=($!)
+	t_track $!
+done
+sleep 1
+head -c 100000 /dev/urandom >"$D/waiting"
+"$PVCTL" -s "$PV_SOCK" store "$D/waiting" waiting 9>&- >/dev/null 2>&1 &
+waiting=$!
+t_track "$waiting"
+if t_wait_exit "$waiting" 60 && [ "$T_RC" = 0 ]; then
+	t_ok "a store waiting behind eight still pipes gets its turn"
+else
+	t_notok "a store waiting behind eight still pipes gets its turn" \
+	    "exit $T_RC"
+fi
+dropped=$(grep -l "nothing moved in 30 s while other requests waited" \
+    "$D"/stalled?.out 2>/dev/null | wc -l)
+t_is "one still pipe gave its turn up, and was told why" 1 "$dropped"
+t_check "the log says so" \
+    grep -q "its pipe moved nothing in 30 s while other requests waited" \
+    "$PV_LOG"
+# the end of the FIFO: the others store what they got, nothing
+exec 9>&-
+ended=0
+for p in "${stalled[@]}"; do
+	t_wait_exit "$p" 20 && [ "$T_RC" = 0 ] && ended=$((ended + 1))
+done
+t_is "the seven others then end" 7 "$ended"
 
 # --- FUSE, as root
 fuse_ok=1
@@ -110,8 +156,10 @@ if [ $fuse_ok -eq 0 ]; then
 	fi
 	$skip "a file on FUSE is stored through pvctl's pipe" "$why"
 	$skip "the descriptor of a file on FUSE itself is refused" "$why"
+	$skip "a file that grew while it was copied is refused" "$why"
 	$skip "a FUSE read that never returns holds up only its pvctl" "$why"
 	$skip "other clients are served meanwhile" "$why"
+	$skip "a pvctl killed during the read leaves its output free" "$why"
 	$skip "the held store fails, naming the short input" "$why"
 	$skip "it leaves no entry and no temporary file" "$why"
 elif fuse_start 300000 serve; rc=$?; [ $rc -eq 77 ]; then
@@ -135,15 +183,26 @@ else
 	esac
 	fuse_stop
 
-	# reads that are never answered
-	fuse_start 300000 hang
-	PVCTL_TIMEOUT=60 pvctl store "$D/fuse/file" held \
-	    >"$D/held.out" 2>&1 &
+	# a file that reads longer than its size
+	fuse_start 300000 grow ||
+	    t_notok "fusehang mounts again" "$(cat "$D/fuse.out")"
+	pvctl store "$D/fuse/file" grown >"$D/grown.out" 2>&1
+	t_check "a file that grew while it was copied is refused" \
+	    grep -q "the input of grown is longer than the 300000 bytes" \
+	    "$D/grown.out"
+	fuse_stop
+
+	# reads that are never answered; pvctl itself, so that $! is its
+	# pid (t_cleanup kills it if the test goes wrong)
+	fuse_start 300000 hang ||
+	    t_notok "fusehang mounts again" "$(cat "$D/fuse.out")"
+	"$PVCTL" -s "$PV_SOCK" store "$D/fuse/file" held >"$D/held.out" 2>&1 &
 	held=$!
-	sleep 1
-	if pid_gone "$held"; then
+	t_track "$held"
+	t_wait 10 grep -q '^read$' "$D/fuse.out"
+	if pid_gone "$held" || ! grep -q '^read$' "$D/fuse.out"; then
 		t_notok "a FUSE read that never returns holds up only its pvctl" \
-		    "pvctl ended: $(cat "$D/held.out")"
+		    "$(cat "$D/held.out" "$D/fuse.out")"
 	else
 		t_ok "a FUSE read that never returns holds up only its pvctl"
 	fi
@@ -151,6 +210,20 @@ else
 	t_check "other clients are served meanwhile" \
 	    eval 'PVCTL_TIMEOUT=10 pvctl store "$D/other" other >/dev/null &&
 	    PVCTL_TIMEOUT=10 pvctl get other - | cmp -s - "$D/other"'
+
+	# a pvctl killed meanwhile: its child, held on the read until
+	# fusehang goes, does not keep pvctl's output open
+	( out=$(timeout -s KILL 2 "$PVCTL" -s "$PV_SOCK" store \
+	    "$D/fuse/file" killed 2>/dev/null); exit 0 ) &
+	sub=$!
+	t_track "$sub"
+	if t_wait_exit "$sub" 10; then
+		t_ok "a pvctl killed during the read leaves its output free"
+	else
+		t_notok "a pvctl killed during the read leaves its output free" \
+		    "\$(pvctl store ...) still waits"
+	fi
+
 	fuse_stop
 	t_wait_exit "$held" 20
 	if [ "$T_RC" != 0 ] && [ "$T_RC" != timeout ] &&

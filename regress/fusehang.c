@@ -18,14 +18,15 @@
  * A test-only FUSE filesystem for the regress scripts; not installed.
  * Needs root (mount(2)) and /dev/fuse.
  *
- *	fusehang DIR SIZE serve|hang
+ *	fusehang DIR SIZE serve|hang|grow
  *	fusehang -p SIZE
  *
  * mounts on DIR (allow_other, so that every user may use it) a
  * filesystem that holds one file, DIR/file, of SIZE bytes, byte i
  * being i % 251.  With serve its reads are answered; with hang they
  * never are, as a hostile or broken filesystem would do, and a read(2)
- * of the file waits until fusehang goes.  Prints "mounted" when it
+ * of the file waits until fusehang goes.  With grow, reads find 4096
+ * bytes more than its size says, as in a file that grows.  Prints "mounted" when it
  * serves, and unmounts on SIGTERM or SIGINT; what waits on a read then
  * gets an error.  Exits 77 when the machine does not allow the mount.  Talks the kernel's protocol of <linux/fuse.h>
  * directly: no libfuse.  With -p it prints the content of such a file,
@@ -42,6 +43,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,6 +59,8 @@
 static volatile sig_atomic_t	 quit;
 static uint64_t			 file_size;
 static int			 hang;
+static uint64_t			 read_size;	/* what reads find */
+static int			 said_read;
 
 static void
 on_signal(int sig)
@@ -115,8 +119,12 @@ serve(int fd, const struct fuse_in_header *ih, const char *arg, size_t len)
 			errx(1, "short FUSE_INIT");
 		init_in = (const struct fuse_init_in *)arg;
 		memset(&init, 0, sizeof(init));
+		if (init_in->major != FUSE_KERNEL_VERSION)
+			errx(1, "FUSE protocol %u, not %u", init_in->major,
+			    FUSE_KERNEL_VERSION);
 		init.major = FUSE_KERNEL_VERSION;
-		init.minor = FUSE_KERNEL_MINOR_VERSION;
+		init.minor = init_in->minor < FUSE_KERNEL_MINOR_VERSION ?
+		    init_in->minor : FUSE_KERNEL_MINOR_VERSION;
 		init.max_readahead = init_in->max_readahead;
 		init.max_background = 16;
 		init.congestion_threshold = 12;
@@ -150,8 +158,15 @@ serve(int fd, const struct fuse_in_header *ih, const char *arg, size_t len)
 		reply(fd, ih->unique, 0, &open_out, sizeof(open_out));
 		break;
 	case FUSE_READ:
-		if (hang)
-			break;		/* never answered */
+		if (hang) {
+			/* never answered; the test waits for this line */
+			if (!said_read) {
+				printf("read\n");
+				fflush(stdout);
+				said_read = 1;
+			}
+			break;
+		}
 		if (len < sizeof(*read_in)) {
 			reply(fd, ih->unique, EINVAL, NULL, 0);
 			break;
@@ -161,10 +176,10 @@ serve(int fd, const struct fuse_in_header *ih, const char *arg, size_t len)
 		n = read_in->size;
 		if (n > BUF_SIZE)
 			n = BUF_SIZE;
-		if (off >= file_size)
+		if (off >= read_size)
 			n = 0;
-		else if (n > file_size - off)
-			n = file_size - off;
+		else if (n > read_size - off)
+			n = read_size - off;
 		for (i = 0; i < n; i++)
 			data[i] = (off + i) % 251;
 		reply(fd, ih->unique, 0, data, n);
@@ -197,6 +212,8 @@ int
 main(int argc, char *argv[])
 {
 	struct sigaction	 sa;
+	struct pollfd		 pfd;
+	sigset_t		 block, waiting;
 	struct fuse_in_header	 ih;
 	static char		 buf[BUF_SIZE + FUSE_MIN_READ_BUFFER];
 	char			 opts[256];
@@ -216,8 +233,8 @@ main(int argc, char *argv[])
 		return (0);
 	}
 	if (argc != 4 || (strcmp(argv[3], "serve") != 0 &&
-	    strcmp(argv[3], "hang") != 0)) {
-		fprintf(stderr, "usage: fusehang dir size serve|hang\n"
+	    strcmp(argv[3], "hang") != 0 && strcmp(argv[3], "grow") != 0)) {
+		fprintf(stderr, "usage: fusehang dir size serve|hang|grow\n"
 		    "       fusehang -p size\n");
 		return (1);
 	}
@@ -225,12 +242,25 @@ main(int argc, char *argv[])
 	if (errstr != NULL)
 		errx(1, "size %s: %s", argv[2], errstr);
 	hang = strcmp(argv[3], "hang") == 0;
+	read_size = file_size;
+	if (strcmp(argv[3], "grow") == 0)
+		read_size += 4096;
 
+	/*
+	 * The signals are blocked but in ppoll(2), so that one that comes
+	 * between the test of quit and the wait is not lost.
+	 */
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;	/* no SA_RESTART: read(2) returns */
-	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	sa.sa_handler = on_signal;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &block, &waiting) == -1 ||
+	    sigaction(SIGTERM, &sa, NULL) == -1 ||
 	    sigaction(SIGINT, &sa, NULL) == -1)
 		err(1, "sigaction");
+	sigdelset(&waiting, SIGTERM);
+	sigdelset(&waiting, SIGINT);
 
 	/* 77: this machine does not let us (a container, no module) */
 	if ((fd = open("/dev/fuse", O_RDWR | O_CLOEXEC)) == -1)
@@ -245,7 +275,14 @@ main(int argc, char *argv[])
 	printf("mounted\n");
 	fflush(stdout);
 
+	pfd.fd = fd;
+	pfd.events = POLLIN;
 	while (!quit) {
+		if (ppoll(&pfd, 1, NULL, &waiting) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(1, "ppoll");
+		}
 		if ((n = read(fd, buf, sizeof(buf))) == -1) {
 			if (errno == EINTR || errno == ENOENT)
 				continue;

@@ -205,6 +205,16 @@ START_TEST(test_fs_local)
 
 	ck_assert_int_eq(fs_local(-1, name, sizeof(name)), -1);
 
+	/* the kernel's own files: sizes that say nothing */
+	ck_assert_int_eq(fs_sizeless("proc"), 1);
+	ck_assert_int_eq(fs_sizeless("sysfs"), 1);
+	ck_assert_int_eq(fs_sizeless("cgroup2"), 1);
+	ck_assert_int_eq(fs_sizeless("fuse"), 0);
+	ck_assert_int_eq(fs_sizeless("nfs"), 0);
+	ck_assert_int_eq(fs_sizeless("ext4"), 0);
+	ck_assert_int_eq(fs_sizeless("type 0x50495045"), 0);
+	ck_assert_int_eq(fs_sizeless(""), 0);
+
 	/* /dev/shm is a tmpfs on most systems; where it is, it counts */
 	if ((fd = open("/dev/shm", O_RDONLY | O_DIRECTORY)) != -1) {
 		if (fstatfs(fd, &sf) == 0 && sf.f_type == 0x01021994) {
