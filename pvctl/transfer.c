@@ -413,7 +413,7 @@ pump_copy(int fd, int wfd, const char *path, uint64_t size)
 					w = 0;
 					continue;
 				}
-				_exit(1);	/* pvd stopped reading: it says why */
+				_exit(1);	/* pvd stopped reading */
 			}
 		}
 		if (size != UINT64_MAX)

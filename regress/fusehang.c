@@ -25,12 +25,13 @@
  * filesystem that holds one file, DIR/file, of SIZE bytes, byte i
  * being i % 251.  With serve its reads are answered; with hang they
  * never are, as a hostile or broken filesystem would do, and a read(2)
- * of the file waits until fusehang goes.  With grow, reads find 4096
- * bytes more than its size says, as in a file that grows.  Prints "mounted" when it
- * serves, and unmounts on SIGTERM or SIGINT; what waits on a read then
- * gets an error.  Exits 77 when the machine does not allow the mount.  Talks the kernel's protocol of <linux/fuse.h>
- * directly: no libfuse.  With -p it prints the content of such a file,
- * to compare with.
+ * of the file waits until fusehang goes; with grow, reads find 4096
+ * bytes more than its size says, as in a file that grows.  Prints
+ * "mounted" when it serves (and "read" at the first read it holds), and
+ * unmounts on SIGTERM or SIGINT; what waits on a read then gets an
+ * error.  Exits 77 when the machine does not allow the mount.  Talks
+ * the kernel's protocol of <linux/fuse.h> directly: no libfuse.  With
+ * -p it prints the content of such a file, to compare with.
  */
 
 #include <sys/types.h>
