@@ -321,21 +321,46 @@ control_by_id(uint32_t id)
 
 /*
  * A descriptor from a client: a regular file or a pipe, open for reading
- * (store) or writing (get).  Anything else is refused.
+ * (store) or writing (get).  NULL when it is one, else why not, for the
+ * client.  A request without one never gets here.
  */
-static int
-control_fd_ok(int fd, int want_write)
+static const char *
+control_fd_why(int fd, int want_write)
 {
+	static char	why[128];
 	struct stat	sb;
 	int		fl;
 
-	if (fd == -1 || fstat(fd, &sb) == -1 ||
-	    (!S_ISREG(sb.st_mode) && !S_ISFIFO(sb.st_mode)) ||
-	    (fl = fcntl(fd, F_GETFL)) == -1)
-		return (0);
-	if (want_write)
-		return ((fl & O_ACCMODE) != O_RDONLY);
-	return ((fl & O_ACCMODE) != O_WRONLY);
+	if (fstat(fd, &sb) == -1 || (fl = fcntl(fd, F_GETFL)) == -1) {
+		/* EACCES: a FUSE file of another user */
+		snprintf(why, sizeof(why), "cannot check it: %s",
+		    strerror(errno));
+		return (why);
+	}
+	if (!S_ISREG(sb.st_mode) && !S_ISFIFO(sb.st_mode))
+		return ("not a regular file or a pipe");
+	if (want_write && (fl & O_ACCMODE) == O_RDONLY)
+		return ("not open for writing");
+	if (!want_write && (fl & O_ACCMODE) == O_WRONLY)
+		return ("not open for reading");
+	return (NULL);
+}
+
+/* Refuse a request's descriptor, saying why, and end the connection. */
+static void
+control_fd_refuse(struct ctl_conn *c, int fd, const char *name,
+    const char *why)
+{
+	char	msg[sizeof(((struct ctl_result *)0)->msg)];
+
+	close(fd);
+	/* a long name is cut, the reason is not */
+	(void)strlcpy(msg, "refusing the descriptor for ", sizeof(msg));
+	(void)strlcat(msg, name, sizeof(msg) - strlen(why) - 2);
+	(void)strlcat(msg, ": ", sizeof(msg));
+	(void)strlcat(msg, why, sizeof(msg));
+	log_warnx("control: uid %u: %s", (unsigned)c->uid, msg);
+	control_fail(c, msg);
 }
 
 static int
@@ -389,6 +414,7 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 	struct ctl_name		 n;
 	uint64_t		 bytes;
 	uint32_t		 type = imsg_get_type(imsg), version;
+	const char		*why;
 	int			 v, fd;
 
 	if (imsg_get_id(imsg) != PVD_CTL_VERSION) {
@@ -423,15 +449,23 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 	case IMSG_CTL_STORE:
 		if (imsg_get_data(imsg, &st, sizeof(st)) == -1 ||
 		    !control_name_ok(st.name, sizeof(st.name), c->uid) ||
-		    !control_fd_ok(fd, 0))
+		    fd == -1)
 			break;
+		if ((why = control_fd_why(fd, 0)) != NULL) {
+			control_fd_refuse(c, fd, st.name, why);
+			return (0);
+		}
 		control_to_storage(c, imsg, fd, &st, sizeof(st));
 		return (0);
 	case IMSG_CTL_GET:
 		if (imsg_get_data(imsg, &n, sizeof(n)) == -1 ||
 		    !control_name_ok(n.name, sizeof(n.name), c->uid) ||
-		    !control_fd_ok(fd, 1))
+		    fd == -1)
 			break;
+		if ((why = control_fd_why(fd, 1)) != NULL) {
+			control_fd_refuse(c, fd, n.name, why);
+			return (0);
+		}
 		control_to_storage(c, imsg, fd, &n, sizeof(n));
 		return (0);
 	case IMSG_CTL_DELETE:

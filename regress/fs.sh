@@ -43,6 +43,10 @@ case $out in
 	    "got: $out" ;;
 esac
 t_check "pvd serves after the refusal" eval 'pvctl status >/dev/null'
+out=$(timeout 15 "$CTLCLIENT" "$PV_SOCK" store /dev/null devnull 2>&1)
+t_is "pv-netd refuses a device, saying why" \
+    "fail: refusing the descriptor for devnull: not a regular file or a pipe" \
+    "$(echo "$out" | head -1)"
 t_check "nothing stored under the refused name" eval '! has_name raw'
 
 # store -r of a directory in /proc: every file through the pipe
