@@ -474,6 +474,7 @@ void	 fmt_duration(uint32_t, char *, size_t);
 int32_t	 utf8_decode(const unsigned char *, const unsigned char *,
 	    size_t *);
 int	 name_valid(const char *, const char **);
+time_t	 monotime(void);
 int	 fsync_path(const char *);
 int	 syncfs_path(const char *);
 #define FS_NAME_MAX		32

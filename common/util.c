@@ -27,8 +27,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "pvd.h"
 
 /*
@@ -324,6 +326,17 @@ name_valid(const char *name, const char **why)
 	if (why != NULL)
 		*why = reason;
 	return (0);
+}
+
+/* Seconds of the monotonic clock, for timeouts and ages. */
+time_t
+monotime(void)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		fatal("clock_gettime");
+	return (ts.tv_sec);
 }
 
 static int

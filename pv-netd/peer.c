@@ -135,16 +135,6 @@ static void	target_timer(int, short, void *);
 static void	target_dial(struct peer_target *);
 static void	target_schedule(struct peer_target *);
 
-static time_t
-peer_now(void)
-{
-	struct timespec	ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-		fatal("clock_gettime");
-	return (ts.tv_sec);
-}
-
 static unsigned int
 peer_timeout(void)
 {
@@ -319,7 +309,7 @@ peer_new(int outbound, struct peer_target *t,
 		peer_sa_str(ss, 1, p->addr, sizeof(p->addr));
 	p->tx_fd = -1;
 	priv->fd = -1;
-	priv->created = priv->last_tx = p->last_rx = peer_now();
+	priv->created = priv->last_tx = p->last_rx = monotime();
 
 	evtimer_set(&p->timer, peer_timer, p);
 	evtimer_set(&priv->tx_ev, peer_tx_kick, p);
@@ -511,7 +501,7 @@ peer_send(struct peer *p, uint16_t type, const void *data, size_t len)
 	}
 	p->bytes_out += WIRE_HDR_LEN + len;
 	netd_env->bytes_out += WIRE_HDR_LEN + len;
-	priv->last_tx = peer_now();
+	priv->last_tx = monotime();
 	return (0);
 }
 
@@ -794,7 +784,7 @@ peer_readcb(struct bufferevent *bev, void *arg)
 			break;
 		if (p->hello_rcvd && peer_storage_busy(type)) {
 			/* it is sending: not stale, only kept waiting */
-			p->last_rx = peer_now();
+			p->last_rx = monotime();
 			if (!evtimer_pending(&priv->rx_ev, NULL)) {
 				timerclear(&tv);
 				tv.tv_usec = PEER_RX_PAUSE_MS * 1000;
@@ -809,7 +799,7 @@ peer_readcb(struct bufferevent *bev, void *arg)
 		}
 		p->bytes_in += WIRE_HDR_LEN + len;
 		netd_env->bytes_in += WIRE_HDR_LEN + len;
-		p->last_rx = peer_now();
+		p->last_rx = monotime();
 		p->last_seen = time(NULL);
 		peer_frame(p, type, buf, len);
 		if (priv->dropped)
@@ -860,7 +850,7 @@ peer_eventcb(struct bufferevent *bev, short events, void *arg)
 		if (p->outbound)
 			log_warnx("handshake with %s failed: wrong network "
 			    "key?", p->addr);
-		else if ((now = peer_now()) - peer_inbound_logged >=
+		else if ((now = monotime()) - peer_inbound_logged >=
 		    PEER_INBOUND_LOG || peer_inbound_logged == 0) {
 			peer_inbound_logged = now;
 			log_warnx("handshake from %s failed: wrong network "
@@ -919,7 +909,7 @@ peer_timer(int fd, short event, void *arg)
 		peer_close(p, LOG_INFO, "%s", priv->doom);
 		return;
 	}
-	now = peer_now();
+	now = monotime();
 	t = peer_timeout();
 	if (!p->hello_rcvd) {
 		if (now - priv->created >= t) {
@@ -1017,7 +1007,7 @@ peer_pump(struct peer *p)
 		}
 		p->bytes_out += WIRE_HDR_LEN + 4 + r;
 		netd_env->bytes_out += WIRE_HDR_LEN + 4 + r;
-		priv->last_tx = peer_now();
+		priv->last_tx = monotime();
 		p->tx_off += r;
 	}
 }

@@ -158,16 +158,6 @@ static void	 repl_wanted_req(void);
 static void	 serve_kick_all(void);
 static void	 fetch_stall(int, short, void *);
 
-static time_t
-repl_now(void)
-{
-	struct timespec	ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-		fatal("clock_gettime");
-	return (ts.tv_sec);
-}
-
 static uint32_t
 repl_tag(void)
 {
@@ -384,7 +374,7 @@ want_backoff(struct want *w, int fail)
 
 	log_debug("blob %s: every peer tried, again in %d seconds",
 	    repl_id8(w->w.id, id8, sizeof(id8)), REPL_RETRY_SECS);
-	w->retry_at = repl_now() + REPL_RETRY_SECS;
+	w->retry_at = monotime() + REPL_RETRY_SECS;
 	free(w->tried);
 	w->tried = NULL;
 	w->ntried = 0;
@@ -548,7 +538,7 @@ repl_schedule(void)
 	TAILQ_FOREACH(p, &netd_env->peers, entry)
 		if (repl_usable(p))
 			any = 1;
-	now = repl_now();
+	now = monotime();
 	TAILQ_FOREACH(w, &repl.wants, entry) {
 		if (w->fetch != NULL)
 			continue;
@@ -1667,7 +1657,7 @@ repl_wanted_req(void)
 	if (repl_to_storage(IMSG_REPL_WANTED_REQ, 0, -1, NULL, 0) == -1)
 		return;
 	repl.wanted_asked = 1;
-	repl.wanted_at = repl_now();
+	repl.wanted_at = monotime();
 }
 
 static void
@@ -1676,7 +1666,7 @@ repl_tick(int fd, short event, void *arg)
 	struct timeval	tv;
 
 	if (repl.wanted_asked &&
-	    repl_now() - repl.wanted_at > REPL_WANTED_WAIT) {
+	    monotime() - repl.wanted_at > REPL_WANTED_WAIT) {
 		log_debug("storage did not answer WANTED_REQ, asking again");
 		repl.wanted_asked = 0;
 	}

@@ -226,15 +226,6 @@ job_new(enum job_type type, uint32_t ctlid, uint32_t tag, const char *name,
 	return (j);
 }
 
-static time_t
-mono_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec);
-}
-
 /* Queue a job; it runs when fewer than JOB_MAX_ACTIVE are running. */
 static void
 job_enqueue(struct job *j)
@@ -271,19 +262,20 @@ static void
 idle_check(int fd, short event, void *arg)
 {
 	struct job	*j, *t;
-	time_t		 now = mono_now();
+	const char	*what;
+	time_t		 now = monotime();
 
 	TAILQ_FOREACH_SAFE(j, &jobs_active, entry, t) {
 		if (njobs_queued == 0)
 			break;
 		if (j->regular || now - j->moved < JOB_IDLE_SECS)
 			continue;
+		what = j->type == JOB_STORE ? "store" : "get";
 		log_warnx("%s %s: its pipe moved nothing in %d s while other "
-		    "requests waited; dropped", j->type == JOB_STORE ?
-		    "store" : "get", j->name, JOB_IDLE_SECS);
+		    "requests waited; dropped", what, j->name, JOB_IDLE_SECS);
 		ctl_fail(j->ctlid, j->tag, "%s %s: nothing moved in %d s "
-		    "while other requests waited", j->type == JOB_STORE ?
-		    "store" : "get", j->name, JOB_IDLE_SECS);
+		    "while other requests waited", what, j->name,
+		    JOB_IDLE_SECS);
 		job_end(j);
 	}
 	if (njobs_queued > 0)
@@ -698,7 +690,7 @@ store_turn(struct job *j)
 			return;
 		}
 		j->done += n;
-		j->moved = mono_now();
+		j->moved = monotime();
 	}
 	/* a pipe has no size to check in advance: check as it grows */
 	if (!j->size_known && (j->done >> 20) != (j->checked >> 20)) {
@@ -861,7 +853,7 @@ get_turn(struct job *j)
 		j->bufoff += n;
 		j->buflen -= n;
 		j->done += n;
-		j->moved = mono_now();
+		j->moved = monotime();
 	}
 	job_wait(j, EV_WRITE);
 }
@@ -882,7 +874,7 @@ job_run(struct job *j)
 {
 	char	fs[FS_NAME_MAX];
 
-	j->moved = mono_now();
+	j->moved = monotime();
 	switch (fd_prepare(j, j->type == JOB_GET, fs, sizeof(fs))) {
 	case -1:
 		ctl_fail(j->ctlid, j->tag,
